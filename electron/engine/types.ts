@@ -1,0 +1,80 @@
+/**
+ * The chat engine's interface: what the backend (electron/core) needs from an inference engine.
+ * Implemented by `LlamaEngine` (node-llama-cpp, ./llamaEngine.ts) and, in tests, by scripted engines.
+ * No Electron imports here or in any implementation.
+ */
+import type { EngineStatus, ErrorCode, ReplyStats, ThreadCalibration } from '../../shared/contract.js';
+
+/** One turn of the history sent to the model. */
+export interface ChatTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+/** What one reply needs. */
+export interface GenerateRequest {
+  /** Absolute path of the GGUF to answer with; loaded (or swapped in) on demand. */
+  modelPath: string;
+  /** System prompt ('' for none). */
+  systemPrompt: string;
+  /** The conversation so far, oldest first, ending with the user turn to answer. */
+  history: ChatTurn[];
+  /** Reply length cap, in tokens. */
+  maxTokens: number;
+  /** Context size in tokens. */
+  contextSize: number;
+  /** CPU threads; `null` = the calibrated best for this model and machine (measured on first load). */
+  threads: number | null;
+  /** Aborting stops generation at once; the promise then resolves with `stopReason: 'abort'`. */
+  signal: AbortSignal;
+  /** Called with each piece of generated text, in order. */
+  onText: (text: string) => void;
+}
+
+/** Why a reply ended. */
+export type StopReason = 'eos' | 'maxTokens' | 'abort';
+
+/** What one reply produced. */
+export interface GenerateResult {
+  /** The whole reply text (also when aborted: the partial text). */
+  text: string;
+  stopReason: StopReason;
+  /** Per-reply statistics (timestamps in ms since the epoch). */
+  stats: ReplyStats;
+}
+
+/** Where the engine keeps thread calibrations (the store implements it). */
+export interface CalibrationStore {
+  /** The calibration for this file at this size, or null if none (or the file changed size). */
+  getThreadCalibration(modelPath: string, modelSizeBytes: number): ThreadCalibration | null;
+  saveThreadCalibration(calibration: ThreadCalibration): void;
+}
+
+/** An inference engine: one model loaded at a time; loads and swaps are serialized. */
+export interface ChatEngine {
+  /** Current status (also pushed to `onStatus` listeners on every change). */
+  status(): EngineStatus;
+  /** Subscribes to status changes; returns the unsubscribe function. */
+  onStatus(listener: (status: EngineStatus) => void): () => void;
+  /**
+   * Loads `modelPath` (unloading the current model, aborting any generation in flight).
+   * Rejects with {@link EngineError} (`NOT_FOUND`, `MODEL_INVALID`, `MODEL_TOO_LARGE`, `MODEL_LOAD_FAILED`).
+   */
+  load(modelPath: string, options?: { contextSize?: number; threads?: number | null }): Promise<void>;
+  /** Generates one reply; rejects with {@link EngineError} on failure (never for an abort). */
+  generate(request: GenerateRequest): Promise<GenerateResult>;
+  /** Unloads everything; the engine cannot be used afterwards. */
+  dispose(): Promise<void>;
+}
+
+/** An engine failure with an API error code. */
+export class EngineError extends Error {
+  override readonly name = 'EngineError';
+  constructor(
+    readonly code: Extract<ErrorCode, 'NOT_FOUND' | 'MODEL_INVALID' | 'MODEL_TOO_LARGE' | 'MODEL_LOAD_FAILED' | 'GENERATION_FAILED'>,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

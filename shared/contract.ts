@@ -1,0 +1,409 @@
+/**
+ * The Wattwise API contract: the only way the renderer talks to the backend.
+ *
+ * Every call is `{ input, output }` zod schemas keyed by a method name; every event is one member of
+ * the {@link apiEventSchema} discriminated union. The contract is bound twice:
+ * - Electron IPC (`electron/shell/ipc.ts` + the sandboxed preload), and
+ * - HTTP + server-sent events for the browser mode (`electron/server/httpServer.ts`).
+ *
+ * Both transports carry {@link ApiResult} values: errors cross the boundary as data with a code from the
+ * closed {@link errorCodeSchema} set, never as thrown exceptions.
+ *
+ * Units: timestamps are milliseconds since the Unix epoch (`...At`), durations are `...Ms`, sizes are
+ * `...Bytes`, speeds are `...TokensPerSecond`.
+ *
+ * This file must stay free of Node, DOM and Electron imports: it is shared by both sides.
+ */
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Closed set of error codes that may cross the API boundary. The renderer switches over them
+ * exhaustively (see `renderer/src/api/errors.ts`).
+ */
+export const errorCodeSchema = z.enum([
+  /** The input failed validation against the contract. */
+  'BAD_INPUT',
+  /** The conversation, message, request or model file does not exist. */
+  'NOT_FOUND',
+  /** No usable model is available, or none was chosen. */
+  'NO_MODEL',
+  /** The file is not a valid GGUF (bad magic, truncated header, unsupported architecture...). */
+  'MODEL_INVALID',
+  /** The model needs more memory than is free (node-llama-cpp's estimate). */
+  'MODEL_TOO_LARGE',
+  /** llama.cpp failed to load the model for another reason. */
+  'MODEL_LOAD_FAILED',
+  /** A reply is already being generated in this conversation. */
+  'BUSY',
+  /** Generation failed after it started. */
+  'GENERATION_FAILED',
+  /** The disk is full or read-only: nothing could be written. */
+  'STORAGE_FULL',
+  /** Another storage failure. */
+  'STORAGE_FAILED',
+  /** The HTTP transport's access token is missing or wrong. */
+  'UNAUTHORIZED',
+  /** A bug: anything not covered above. The message says what happened. */
+  'INTERNAL',
+]);
+/** One of the closed set of API error codes. */
+export type ErrorCode = z.infer<typeof errorCodeSchema>;
+
+/** An error as a value: `code` from the closed set and a one-line human-readable `message`. */
+export const apiErrorSchema = z.object({
+  code: errorCodeSchema,
+  message: z.string(),
+});
+/** An error as a value: `code` from the closed set and a one-line human-readable `message`. */
+export type ApiError = z.infer<typeof apiErrorSchema>;
+
+/** What every call returns: the output on success, or an {@link ApiError}. */
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+/** Builds the zod schema of `ApiResult<T>` for a given output schema (used by the transports). */
+export function apiResultSchema<T extends z.ZodType>(value: T) {
+  return z.discriminatedUnion('ok', [
+    z.object({ ok: z.literal(true), value }),
+    z.object({ ok: z.literal(false), error: apiErrorSchema }),
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Domain types
+// ---------------------------------------------------------------------------------------------
+
+const id = z.string().min(1).max(64);
+/** Milliseconds since the Unix epoch. */
+const epochMs = z.number().int().nonnegative();
+
+/**
+ * One `.gguf` file in the models folder, as read from its GGUF header (node-llama-cpp's
+ * `readGgufFileInfo`). A file that could not be read is listed with `usable: false` and `problem`.
+ */
+export const modelInfoSchema = z.object({
+  /** Absolute path of the file. */
+  path: z.string(),
+  /** File name, e.g. `stories260K.gguf`. */
+  fileName: z.string(),
+  /** Display name: `general.name` from the header, else the file name without extension. */
+  name: z.string(),
+  /** File size in bytes. */
+  sizeBytes: z.number().int().nonnegative(),
+  usable: z.boolean(),
+  /** Why the file cannot be used (only when `usable` is false). */
+  problem: z.string().nullable(),
+  /** `general.architecture`, e.g. `llama`. */
+  architecture: z.string().nullable(),
+  /** Number of weights, summed over the tensors of the file. */
+  parameterCount: z.number().int().nonnegative().nullable(),
+  /** Quantization type, e.g. `Q8_0`, `Q4_K_M`, `F32` (from `general.file_type` or the tensor types). */
+  quantization: z.string().nullable(),
+  /** Context length the model was trained with (`<arch>.context_length`), in tokens. */
+  trainContextSize: z.number().int().nonnegative().nullable(),
+  /** Whether the GGUF carries its own chat template (`tokenizer.chat_template`). */
+  hasChatTemplate: z.boolean(),
+});
+/** One `.gguf` file in the models folder. */
+export type ModelInfo = z.infer<typeof modelInfoSchema>;
+
+/** The lifecycle of one message. */
+export const messageStatusSchema = z.enum([
+  /** The reply is being generated right now. */
+  'streaming',
+  /** The message is whole. */
+  'complete',
+  /** The user pressed Stop; the partial reply is kept. */
+  'stopped',
+  /** The process died while this reply was being written; the partial reply is kept. */
+  'interrupted',
+  /** Generation failed; `error` says why. */
+  'error',
+]);
+/** The lifecycle of one message. */
+export type MessageStatus = z.infer<typeof messageStatusSchema>;
+
+/**
+ * Per-reply engine statistics. `startedAt`..`endedAt` is the reply's window (prefill + decode); the
+ * energy telemetry integrates power over it.
+ */
+export const replyStatsSchema = z.object({
+  modelPath: z.string(),
+  modelName: z.string(),
+  /** Quantization of the model that answered, e.g. `Q8_0`. */
+  quantization: z.string().nullable(),
+  /** Tokens in the whole prompt (system prompt + history + new message, chat template included). */
+  promptTokens: z.number().int().nonnegative(),
+  /** Prompt tokens actually evaluated (prefill) after reusing the KV cache of the previous turn. */
+  prefillTokens: z.number().int().nonnegative(),
+  /** Tokens generated in the reply. */
+  completionTokens: z.number().int().nonnegative(),
+  /** Time to first token: from the request to the first generated token, in ms. */
+  ttftMs: z.number().nonnegative(),
+  /** Prefill speed: `prefillTokens` ÷ prefill time, in tokens/s. */
+  prefillTokensPerSecond: z.number().nonnegative(),
+  /** Decode speed: (completionTokens − 1) ÷ time from first to last token, in tokens/s. */
+  decodeTokensPerSecond: z.number().nonnegative(),
+  /** CPU threads llama.cpp used. */
+  threads: z.number().int().positive(),
+  /** Context size of the llama.cpp context, in tokens. */
+  contextSize: z.number().int().positive(),
+  startedAt: epochMs,
+  endedAt: epochMs,
+});
+/** Per-reply engine statistics. */
+export type ReplyStats = z.infer<typeof replyStatsSchema>;
+
+export const roleSchema = z.enum(['system', 'user', 'assistant']);
+/** Who wrote a message. */
+export type Role = z.infer<typeof roleSchema>;
+
+/** One message of a conversation. */
+export const messageSchema = z.object({
+  id,
+  conversationId: id,
+  role: roleSchema,
+  content: z.string(),
+  status: messageStatusSchema,
+  createdAt: epochMs,
+  /** Engine statistics; only on assistant messages that produced at least the prefill. */
+  stats: replyStatsSchema.nullable(),
+  /** Why generation failed (status `error`). */
+  error: z.string().nullable(),
+});
+/** One message of a conversation. */
+export type Message = z.infer<typeof messageSchema>;
+
+/** A conversation as listed in the sidebar. */
+export const conversationSummarySchema = z.object({
+  id,
+  title: z.string(),
+  createdAt: epochMs,
+  updatedAt: epochMs,
+  /** The system prompt the conversation started with. */
+  systemPrompt: z.string(),
+  /** The model the conversation last used (or was started with). */
+  modelPath: z.string().nullable(),
+  messageCount: z.number().int().nonnegative(),
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  /** When listed by a search: a short excerpt around the match, with the match in `[` `]`. */
+  snippet: z.string().nullable(),
+});
+/** A conversation as listed in the sidebar. */
+export type ConversationSummary = z.infer<typeof conversationSummarySchema>;
+
+/** A conversation with its messages, oldest first. */
+export const conversationDetailSchema = z.object({
+  conversation: conversationSummarySchema,
+  messages: z.array(messageSchema),
+});
+/** A conversation with its messages, oldest first. */
+export type ConversationDetail = z.infer<typeof conversationDetailSchema>;
+
+export const themeSchema = z.enum(['light', 'dark', 'system']);
+/** Colour theme. */
+export type Theme = z.infer<typeof themeSchema>;
+
+/** User settings, stored in SQLite. */
+export const settingsSchema = z.object({
+  /** Models folder; `null` means the default (`<data dir>/models`, or `WATTWISE_MODELS_DIR`). */
+  modelsDir: z.string().min(1).max(4096).nullable(),
+  /** Context size in tokens. Defaults to 2048. */
+  contextSize: z.number().int().min(128).max(131072),
+  /** CPU threads; `null` means the fastest measured for the model on this machine. */
+  threads: z.number().int().min(1).max(256).nullable(),
+  /** Reply length cap in tokens. Defaults to 512. */
+  maxReplyTokens: z.number().int().min(1).max(32768),
+  theme: themeSchema,
+  /** System prompt of new chats. */
+  defaultSystemPrompt: z.string().max(20000),
+  /** The model chosen last; new chats use it. */
+  lastModelPath: z.string().nullable(),
+});
+/** User settings. */
+export type Settings = z.infer<typeof settingsSchema>;
+
+/** Result of timing a short decode at one thread count. */
+export const threadTrialSchema = z.object({
+  threads: z.number().int().positive(),
+  decodeTokensPerSecond: z.number().nonnegative(),
+});
+
+/** The thread count measured fastest for one model file on this machine. */
+export const threadCalibrationSchema = z.object({
+  modelPath: z.string(),
+  /** Size of the file when measured (a changed file is measured again). */
+  modelSizeBytes: z.number().int().nonnegative(),
+  bestThreads: z.number().int().positive(),
+  trials: z.array(threadTrialSchema),
+  measuredAt: epochMs,
+});
+/** The thread count measured fastest for one model file on this machine. */
+export type ThreadCalibration = z.infer<typeof threadCalibrationSchema>;
+
+/** What the engine is doing. */
+export const engineStateSchema = z.enum(['idle', 'loading', 'calibrating', 'ready', 'generating', 'error']);
+
+/** Engine status, pushed as an event whenever it changes. */
+export const engineStatusSchema = z.object({
+  state: engineStateSchema,
+  /** The loaded (or loading) model. */
+  modelPath: z.string().nullable(),
+  /** Load progress 0..1 while `loading`. */
+  loadProgress: z.number().min(0).max(1).nullable(),
+  /** Threads in use for the loaded model. */
+  threads: z.number().int().positive().nullable(),
+  /** Why the last load failed (state `error`). */
+  error: apiErrorSchema.nullable(),
+});
+/** Engine status. */
+export type EngineStatus = z.infer<typeof engineStatusSchema>;
+
+/** Facts about the running app. */
+export const appInfoSchema = z.object({
+  version: z.string(),
+  dataDir: z.string(),
+  /** The models folder in effect (setting, env var or default). */
+  modelsDir: z.string(),
+  transport: z.enum(['ipc', 'http']),
+  platform: z.string(),
+  /** Physical CPU cores (systeminformation). */
+  physicalCores: z.number().int().positive(),
+});
+/** Facts about the running app. */
+export type AppInfo = z.infer<typeof appInfoSchema>;
+
+/** What a chat call starts: events for it carry `requestId`. */
+export const chatStartedSchema = z.object({
+  requestId: id,
+  conversationId: id,
+  /** The user message (new or edited); `null` for regenerate. */
+  userMessageId: id.nullable(),
+  assistantMessageId: id,
+});
+/** What a chat call starts. */
+export type ChatStarted = z.infer<typeof chatStartedSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Calls
+// ---------------------------------------------------------------------------------------------
+
+const empty = z.object({}).strict();
+const modelPath = z.string().min(1).max(4096);
+const text = z.string().max(200_000);
+
+/**
+ * Every call: method name → input and output schemas. Inputs are strict objects: unknown keys are
+ * rejected with `BAD_INPUT`.
+ */
+export const apiContract = {
+  'app.info': { input: empty, output: appInfoSchema },
+  'models.list': { input: empty, output: z.array(modelInfoSchema) },
+  'engine.status': { input: empty, output: engineStatusSchema },
+  /** Loads a model ahead of the first message (optional: chat loads on demand). */
+  'engine.load': { input: z.object({ modelPath }).strict(), output: engineStatusSchema },
+  'conversations.list': {
+    input: z.object({ query: z.string().max(500).optional() }).strict(),
+    output: z.array(conversationSummarySchema),
+  },
+  'conversations.get': { input: z.object({ id }).strict(), output: conversationDetailSchema },
+  'conversations.create': {
+    input: z.object({ systemPrompt: z.string().max(20000).optional(), modelPath: modelPath.optional() }).strict(),
+    output: conversationSummarySchema,
+  },
+  'conversations.rename': {
+    input: z.object({ id, title: z.string().trim().min(1).max(200) }).strict(),
+    output: conversationSummarySchema,
+  },
+  'conversations.delete': { input: z.object({ id }).strict(), output: z.object({ deleted: z.boolean() }) },
+  /** Appends a user message and streams the assistant's reply (events tagged with `requestId`). */
+  'chat.send': {
+    input: z.object({ conversationId: id, content: text.min(1), modelPath: modelPath.optional() }).strict(),
+    output: chatStartedSchema,
+  },
+  /** Replaces the last assistant reply with a new one. */
+  'chat.regenerate': {
+    input: z.object({ conversationId: id, modelPath: modelPath.optional() }).strict(),
+    output: chatStartedSchema,
+  },
+  /** Changes a user message, drops everything after it and asks again from there. */
+  'chat.edit': {
+    input: z.object({ messageId: id, content: text.min(1), modelPath: modelPath.optional() }).strict(),
+    output: chatStartedSchema,
+  },
+  /** Stops a reply at once; the partial reply is kept with status `stopped`. */
+  'chat.abort': { input: z.object({ requestId: id }).strict(), output: z.object({ aborted: z.boolean() }) },
+  'settings.get': { input: empty, output: settingsSchema },
+  'settings.update': { input: settingsSchema.partial().strict(), output: settingsSchema },
+  'threads.calibrations': { input: empty, output: z.array(threadCalibrationSchema) },
+} as const;
+
+/** Every method name. */
+export type ApiMethod = keyof typeof apiContract;
+/** The method names, for transports that must allow-list them (the preload, the HTTP router). */
+export const apiMethods = Object.keys(apiContract) as ApiMethod[];
+/** Input type of a call. */
+export type ApiInput<M extends ApiMethod> = z.input<(typeof apiContract)[M]['input']>;
+/** Output type of a call. */
+export type ApiOutput<M extends ApiMethod> = z.output<(typeof apiContract)[M]['output']>;
+
+/** True if `name` is one of the contract's methods. */
+export function isApiMethod(name: unknown): name is ApiMethod {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(apiContract, name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events (backend → renderer)
+// ---------------------------------------------------------------------------------------------
+
+/** Streaming and status events, all tagged by `type`; chat events also by `requestId`. */
+export const apiEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('chat.token'),
+    requestId: id,
+    conversationId: id,
+    messageId: id,
+    /** Text appended to the reply (one or more tokens' worth). */
+    text: z.string(),
+  }),
+  z.object({
+    type: z.literal('chat.done'),
+    requestId: id,
+    conversationId: id,
+    /** The final assistant message (status complete, stopped or error). */
+    message: messageSchema,
+  }),
+  z.object({
+    type: z.literal('engine.status'),
+    status: engineStatusSchema,
+  }),
+  z.object({
+    type: z.literal('conversations.changed'),
+    conversationId: id.nullable(),
+  }),
+]);
+/** One backend → renderer event. */
+export type ApiEvent = z.infer<typeof apiEventSchema>;
+/** The `type` tags of the events. */
+export type ApiEventType = ApiEvent['type'];
+
+/** IPC channel names (Electron). Kept here so preload and main cannot disagree. */
+export const ipcChannels = {
+  call: 'wattwise:call',
+  event: 'wattwise:event',
+} as const;
+
+/**
+ * What the preload exposes on `window.wattwise` (Electron) and what the HTTP client implements
+ * (browser mode): the renderer only ever sees this interface.
+ */
+export interface WattwiseBridge {
+  /** Calls `method`; never rejects for API errors (they come back as `{ ok: false }`). */
+  call<M extends ApiMethod>(method: M, input: ApiInput<M>): Promise<ApiResult<ApiOutput<M>>>;
+  /** Subscribes to every backend event; returns the unsubscribe function. */
+  onEvent(listener: (event: ApiEvent) => void): () => void;
+}
