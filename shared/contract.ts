@@ -376,6 +376,8 @@ export const apiEventSchema = z.discriminatedUnion('type', [
     conversationId: id,
     /** The final assistant message (status complete, stopped or error). */
     message: messageSchema,
+    /** Why the reply failed (message status `error`), with its code; null otherwise. */
+    error: apiErrorSchema.nullable(),
   }),
   z.object({
     type: z.literal('engine.status'),
