@@ -1,0 +1,440 @@
+/**
+ * The backend behind the API contract: one object that validates every call, runs it against the store
+ * and the engine, and pushes events. Both transports (Electron IPC in `electron/shell`, HTTP/SSE in
+ * `electron/server`) and the CLI go through {@link Backend.call} and {@link Backend.onEvent} only.
+ *
+ * No Electron imports: this runs under plain Node for tests, the CLI and the browser mode.
+ */
+import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import {
+  apiContract,
+  isApiMethod,
+  type ApiError,
+  type ApiEvent,
+  type ApiInput,
+  type ApiMethod,
+  type ApiOutput,
+  type ApiResult,
+  type ChatStarted,
+  type Message,
+  type ModelInfo,
+  type Settings,
+} from '../../shared/contract.js';
+import { EngineError, type ChatEngine, type ChatTurn } from '../engine/types.js';
+import { listModels, readModelInfo } from '../models/catalog.js';
+import type { Store } from '../store/store.js';
+import { StoreError } from '../store/storeError.js';
+import { resolveModelsDir } from './paths.js';
+import { physicalCoreCount } from './system.js';
+
+/** Settings a fresh install starts with. */
+export const defaultSettings: Settings = {
+  modelsDir: null,
+  contextSize: 2048,
+  threads: null,
+  maxReplyTokens: 512,
+  theme: 'system',
+  defaultSystemPrompt: 'You are Wattwise, a helpful and concise assistant running offline on this computer.',
+  lastModelPath: null,
+};
+
+/** How often a streaming reply's partial text is written to SQLite (ms), so a crash loses at most this much. */
+export const partialFlushIntervalMs = 250;
+
+/** Options of {@link Backend}. */
+export interface BackendOptions {
+  store: Store;
+  engine: ChatEngine;
+  /** The data folder (shown in `app.info`). */
+  dataDir: string;
+  /** `--models-dir` given on the command line; the in-app setting still wins (see `resolveModelsDir`). */
+  modelsDirOverride?: string | null;
+  transport: 'ipc' | 'http';
+  /** App version (package.json). */
+  version: string;
+  /** Per-process overrides that are not saved as settings (CLI `--threads`, `--max-tokens`). */
+  overrides?: { threads?: number; maxReplyTokens?: number; contextSize?: number };
+}
+
+/** An error thrown inside a handler that must reach the caller with a specific code. */
+export class ApiFailure extends Error {
+  override readonly name = 'ApiFailure';
+  constructor(readonly error: ApiError) {
+    super(error.message);
+  }
+}
+
+interface InFlight {
+  requestId: string;
+  conversationId: string;
+  assistantMessageId: string;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+type Handlers = { [M in ApiMethod]: (input: z.output<(typeof apiContract)[M]['input']>) => Promise<ApiOutput<M>> | ApiOutput<M> };
+
+/**
+ * The backend. Create one per process; call {@link dispose} on shutdown (it aborts replies in flight,
+ * waits until their partial text is stored, then frees the engine and closes the store).
+ */
+export class Backend {
+  private readonly listeners = new Set<(event: ApiEvent) => void>();
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly unsubscribeEngine: () => void;
+  private disposed = false;
+
+  constructor(private readonly options: BackendOptions) {
+    this.unsubscribeEngine = options.engine.onStatus((status) => this.emit({ type: 'engine.status', status }));
+  }
+
+  /**
+   * Runs one API call. Never throws: unknown methods and invalid inputs come back as `BAD_INPUT`, store
+   * and engine failures with their codes, anything else as `INTERNAL`.
+   *
+   * @param method A contract method name (checked at run time: this is the transports' entry point).
+   * @param rawInput Untrusted input, validated with the method's zod schema.
+   */
+  async call(method: unknown, rawInput: unknown): Promise<ApiResult<unknown>> {
+    if (!isApiMethod(method)) {
+      return fail('BAD_INPUT', `Unknown method ${JSON.stringify(String(method)).slice(0, 80)}`);
+    }
+    if (this.disposed) return fail('INTERNAL', 'Wattwise is shutting down');
+    const spec = apiContract[method];
+    const parsed = spec.input.safeParse(rawInput ?? {});
+    if (!parsed.success) return fail('BAD_INPUT', `Invalid input for ${method}: ${z.prettifyError(parsed.error)}`);
+    try {
+      const handler = this.handlers[method] as (input: unknown) => Promise<unknown> | unknown;
+      const value = await handler(parsed.data);
+      return { ok: true, value: spec.output.parse(value) };
+    } catch (error) {
+      return { ok: false, error: toApiError(error) };
+    }
+  }
+
+  /** Typed convenience over {@link call} for in-process callers (CLI, tests). */
+  async request<M extends ApiMethod>(method: M, input: ApiInput<M>): Promise<ApiResult<ApiOutput<M>>> {
+    return (await this.call(method, input)) as ApiResult<ApiOutput<M>>;
+  }
+
+  /** Subscribes to every event; returns the unsubscribe function. Listeners must not throw. */
+  onEvent(listener: (event: ApiEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves when every reply in flight has ended and been stored. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.inFlight.values()].map((f) => f.done));
+  }
+
+  /** Aborts replies in flight, waits for them to be stored, disposes the engine and closes the store. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const f of this.inFlight.values()) f.controller.abort();
+    await this.idle();
+    this.unsubscribeEngine();
+    await this.options.engine.dispose();
+    this.options.store.close();
+    this.listeners.clear();
+  }
+
+  /** The models folder in effect now. */
+  modelsDir(): string {
+    return resolveModelsDir({
+      dataDir: this.options.dataDir,
+      setting: this.settings().modelsDir,
+      override: this.options.modelsDirOverride ?? null,
+    });
+  }
+
+  private settings(): Settings {
+    return this.options.store.getSettings(defaultSettings);
+  }
+
+  private emit(event: ApiEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A broken listener (a closed SSE socket, a destroyed window) must not break the others.
+      }
+    }
+  }
+
+  private readonly handlers: Handlers = {
+    'app.info': async () => ({
+      version: this.options.version,
+      dataDir: this.options.dataDir,
+      modelsDir: this.modelsDir(),
+      transport: this.options.transport,
+      platform: process.platform,
+      physicalCores: await physicalCoreCount(),
+    }),
+    'models.list': () => listModels(this.modelsDir()),
+    'engine.status': () => this.options.engine.status(),
+    'engine.load': async ({ modelPath }) => {
+      await this.checkModel(modelPath);
+      const s = this.effectiveSettings();
+      await this.options.engine.load(modelPath, { contextSize: s.contextSize, threads: s.threads });
+      return this.options.engine.status();
+    },
+    'conversations.list': ({ query }) =>
+      query && query.trim() ? this.options.store.searchConversations(query) : this.options.store.listConversations(),
+    'conversations.get': ({ id }) => {
+      const detail = this.options.store.getConversation(id);
+      if (!detail) throw notFound('conversation', id);
+      return detail;
+    },
+    'conversations.create': ({ systemPrompt, modelPath }) => {
+      const conversation = this.options.store.createConversation({
+        systemPrompt: systemPrompt ?? this.settings().defaultSystemPrompt,
+        modelPath: modelPath ?? null,
+      });
+      this.emit({ type: 'conversations.changed', conversationId: conversation.id });
+      return conversation;
+    },
+    'conversations.rename': ({ id, title }) => {
+      const conversation = this.options.store.renameConversation(id, title);
+      if (!conversation) throw notFound('conversation', id);
+      this.emit({ type: 'conversations.changed', conversationId: id });
+      return conversation;
+    },
+    'conversations.delete': async ({ id }) => {
+      for (const f of this.inFlight.values()) {
+        if (f.conversationId === id) {
+          f.controller.abort();
+          await f.done;
+        }
+      }
+      const deleted = this.options.store.deleteConversation(id);
+      if (deleted) this.emit({ type: 'conversations.changed', conversationId: id });
+      return { deleted };
+    },
+    'chat.send': async ({ conversationId, content, modelPath }) => {
+      const conversation = this.requireConversation(conversationId);
+      this.assertNotBusy();
+      const model = await this.chooseModel(modelPath ?? null, conversation.modelPath);
+      const user = this.options.store.addMessage({ conversationId, role: 'user', content, status: 'complete' });
+      return this.startReply(conversationId, model, user.id);
+    },
+    'chat.regenerate': async ({ conversationId, modelPath }) => {
+      const detail = this.requireConversationDetail(conversationId);
+      this.assertNotBusy();
+      const last = detail.messages.at(-1);
+      if (!last || (last.role === 'assistant' && !detail.messages.some((m) => m.role === 'user'))) {
+        throw new ApiFailure({ code: 'BAD_INPUT', message: 'There is no reply to regenerate in this conversation' });
+      }
+      const model = await this.chooseModel(modelPath ?? null, detail.conversation.modelPath);
+      if (last.role === 'assistant') this.options.store.deleteMessagesAfter(last.id, { inclusive: true });
+      return this.startReply(conversationId, model, null);
+    },
+    'chat.edit': async ({ messageId, content, modelPath }) => {
+      const message = this.options.store.getMessage(messageId);
+      if (!message) throw notFound('message', messageId);
+      if (message.role !== 'user') throw new ApiFailure({ code: 'BAD_INPUT', message: 'Only your own messages can be edited' });
+      const conversation = this.requireConversation(message.conversationId);
+      this.assertNotBusy();
+      const model = await this.chooseModel(modelPath ?? null, conversation.modelPath);
+      this.options.store.updateUserMessage(messageId, content);
+      this.options.store.deleteMessagesAfter(messageId, { inclusive: false });
+      return this.startReply(message.conversationId, model, messageId);
+    },
+    'chat.abort': async ({ requestId }) => {
+      const f = this.inFlight.get(requestId);
+      if (!f) return { aborted: false };
+      f.controller.abort();
+      await f.done;
+      return { aborted: true };
+    },
+    'settings.get': () => this.settings(),
+    'settings.update': (patch) => {
+      const updated = this.options.store.updateSettings(patch, defaultSettings);
+      return updated;
+    },
+    'threads.calibrations': () => this.options.store.listThreadCalibrations(),
+  };
+
+  /** Settings with this process's overrides applied. */
+  private effectiveSettings(): Settings {
+    const s = this.settings();
+    const o = this.options.overrides ?? {};
+    return {
+      ...s,
+      threads: o.threads ?? s.threads,
+      maxReplyTokens: o.maxReplyTokens ?? s.maxReplyTokens,
+      contextSize: o.contextSize ?? s.contextSize,
+    };
+  }
+
+  private requireConversation(id: string) {
+    return this.requireConversationDetail(id).conversation;
+  }
+
+  private requireConversationDetail(id: string) {
+    const detail = this.options.store.getConversation(id);
+    if (!detail) throw notFound('conversation', id);
+    return detail;
+  }
+
+  private assertNotBusy(): void {
+    if (this.inFlight.size > 0) {
+      throw new ApiFailure({ code: 'BUSY', message: 'A reply is still being written. Stop it or wait for it to finish.' });
+    }
+  }
+
+  /** Fails with NOT_FOUND / MODEL_INVALID before anything is stored. */
+  private async checkModel(modelPath: string): Promise<ModelInfo> {
+    if (!existsSync(modelPath)) throw new ApiFailure({ code: 'NOT_FOUND', message: `Model file not found: ${modelPath}` });
+    const info = await readModelInfo(modelPath);
+    if (!info.usable) {
+      throw new ApiFailure({ code: 'MODEL_INVALID', message: `${info.fileName} cannot be used: ${info.problem ?? 'unknown problem'}` });
+    }
+    return info;
+  }
+
+  /**
+   * The model for a reply: the one asked for, else the conversation's, else the last chosen, else the only
+   * usable model in the folder. Fails with NO_MODEL when none applies.
+   */
+  private async chooseModel(requested: string | null, conversationModel: string | null): Promise<ModelInfo> {
+    const explicit = requested ?? conversationModel;
+    if (explicit) return this.checkModel(explicit);
+    const last = this.settings().lastModelPath;
+    if (last && existsSync(last)) {
+      const info = await readModelInfo(last);
+      if (info.usable) return info;
+    }
+    const usable = (await listModels(this.modelsDir())).filter((m) => m.usable);
+    if (usable.length === 1 && usable[0]) return usable[0];
+    throw new ApiFailure({
+      code: 'NO_MODEL',
+      message:
+        usable.length === 0
+          ? `No usable model: put a .gguf file in ${this.modelsDir()}`
+          : 'Choose a model for this conversation',
+    });
+  }
+
+  /** Stores an empty streaming assistant message and starts generating into it in the background. */
+  private startReply(conversationId: string, model: ModelInfo, userMessageId: string | null): ChatStarted {
+    const store = this.options.store;
+    const detail = this.requireConversationDetail(conversationId);
+    const history: ChatTurn[] = detail.messages
+      .filter((m) => (m.role === 'user' || m.role === 'assistant') && m.status !== 'error' && m.content.length > 0)
+      .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }));
+    store.setConversationModel(conversationId, model.path);
+    if (this.settings().lastModelPath !== model.path) store.updateSettings({ lastModelPath: model.path }, defaultSettings);
+    const assistant = store.addMessage({ conversationId, role: 'assistant', content: '', status: 'streaming' });
+    const requestId = randomUUID();
+    const controller = new AbortController();
+    const entry: InFlight = {
+      requestId,
+      conversationId,
+      assistantMessageId: assistant.id,
+      controller,
+      done: Promise.resolve(),
+    };
+    this.inFlight.set(requestId, entry);
+    entry.done = this.generate(entry, model, detail.conversation.systemPrompt, history).finally(() => {
+      this.inFlight.delete(requestId);
+    });
+    this.emit({ type: 'conversations.changed', conversationId });
+    return { requestId, conversationId, userMessageId, assistantMessageId: assistant.id };
+  }
+
+  private async generate(entry: InFlight, model: ModelInfo, systemPrompt: string, history: ChatTurn[]): Promise<void> {
+    const store = this.options.store;
+    const settings = this.effectiveSettings();
+    let text = '';
+    let dirty = false;
+    const flush = () => {
+      if (!dirty) return;
+      dirty = false;
+      try {
+        store.updateMessageContent(entry.assistantMessageId, text);
+      } catch {
+        // A failed partial write (disk full) is retried by the next flush and by finishMessage.
+        dirty = true;
+      }
+    };
+    const timer = setInterval(flush, partialFlushIntervalMs);
+    let final: Message;
+    let apiError: ApiError | null = null;
+    try {
+      const result = await this.options.engine.generate({
+        modelPath: model.path,
+        systemPrompt,
+        history,
+        maxTokens: settings.maxReplyTokens,
+        contextSize: settings.contextSize,
+        threads: settings.threads,
+        signal: entry.controller.signal,
+        onText: (piece) => {
+          text += piece;
+          dirty = true;
+          this.emit({
+            type: 'chat.token',
+            requestId: entry.requestId,
+            conversationId: entry.conversationId,
+            messageId: entry.assistantMessageId,
+            text: piece,
+          });
+        },
+      });
+      clearInterval(timer);
+      final = this.finish(entry, {
+        content: result.text,
+        status: result.stopReason === 'abort' ? 'stopped' : 'complete',
+        stats: result.stats,
+        error: null,
+      });
+    } catch (error) {
+      clearInterval(timer);
+      apiError = toApiError(error);
+      final = this.finish(entry, { content: text, status: 'error', stats: null, error: apiError.message });
+    }
+    this.emit({ type: 'chat.done', requestId: entry.requestId, conversationId: entry.conversationId, message: final, error: apiError });
+    this.emit({ type: 'conversations.changed', conversationId: entry.conversationId });
+  }
+
+  /** Stores the final message; if even that fails (disk full), reports the message as it stands in memory. */
+  private finish(entry: InFlight, input: Parameters<Store['finishMessage']>[1]): Message {
+    try {
+      return this.options.store.finishMessage(entry.assistantMessageId, input);
+    } catch (error) {
+      const storeError = toApiError(error);
+      return {
+        id: entry.assistantMessageId,
+        conversationId: entry.conversationId,
+        role: 'assistant',
+        content: input.content,
+        status: 'error',
+        createdAt: Date.now(),
+        stats: input.stats,
+        error: `The reply could not be saved: ${storeError.message}`,
+      };
+    }
+  }
+}
+
+function fail(code: ApiError['code'], message: string): ApiResult<never> {
+  return { ok: false, error: { code, message } };
+}
+
+function notFound(kind: string, id: string): ApiFailure {
+  return new ApiFailure({ code: 'NOT_FOUND', message: `No ${kind} with id ${id}` });
+}
+
+/** Maps anything thrown inside the backend to an {@link ApiError} with a code from the closed set. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiFailure) return error.error;
+  if (error instanceof EngineError) return { code: error.code, message: error.message };
+  if (error instanceof StoreError) return { code: error.code, message: error.message };
+  if (error instanceof z.ZodError) return { code: 'BAD_INPUT', message: z.prettifyError(error) };
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: 'INTERNAL', message };
+}
