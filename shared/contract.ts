@@ -393,11 +393,7 @@ export type ApiEvent = z.infer<typeof apiEventSchema>;
 /** The `type` tags of the events. */
 export type ApiEventType = ApiEvent['type'];
 
-/** IPC channel names (Electron). Kept here so preload and main cannot disagree. */
-export const ipcChannels = {
-  call: 'wattwise:call',
-  event: 'wattwise:event',
-} as const;
+export { ipcChannels } from './ipc.js';
 
 /**
  * What the preload exposes on `window.wattwise` (Electron) and what the HTTP client implements

@@ -7,7 +7,7 @@ import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ipcChannels } from '../../shared/contract.js';
+import { ipcChannels } from '../../shared/ipc.js';
 import type { Backend } from '../core/backend.js';
 import { openRuntime } from '../core/runtime.js';
 import { hardenApp } from './security.js';
