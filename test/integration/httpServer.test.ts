@@ -136,7 +136,7 @@ describe('HTTP transport', () => {
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
-    const created = await fetch(`${server.origin}/api/call/conversations.create`, { method: 'POST', headers: auth(), body: '{}' }).then((r) => r.json());
+    const created = (await fetch(`${server.origin}/api/call/conversations.create`, { method: 'POST', headers: auth(), body: '{}' }).then((r) => r.json())) as { ok: boolean; value: { id: string } };
     assert.equal(created.ok, true);
     let buffer = '';
     while (!buffer.includes('conversations.changed')) {
