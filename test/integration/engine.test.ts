@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LlamaEngine } from '../../electron/engine/llamaEngine.js';
+import { createTokenizerGuard, LlamaEngine } from '../../electron/engine/llamaEngine.js';
 import { ScriptedEngine } from '../../electron/engine/scriptedEngine.js';
 import { EngineError, type CalibrationStore, type ChatTurn, type GenerateRequest } from '../../electron/engine/types.js';
 import { engineStatusSchema, replyStatsSchema, type EngineStatus, type ThreadCalibration } from '../../shared/contract.js';
@@ -173,6 +173,31 @@ describe('LlamaEngine (real models, CPU)', () => {
     assert.equal(engine.status().modelPath, tiny656);
   });
 
+  test('characters a vocabulary cannot encode do not crash llama.cpp (TinyStories-656K has no byte tokens)', async () => {
+    // Without the tokenizer guard, '#', 'é', '{' abort the whole process (std::out_of_range in byte_to_token).
+    const result = await engine.generate(
+      request({
+        modelPath: tiny656,
+        systemPrompt: '### Story time <|start_story|>',
+        history: [{ role: 'user', content: 'Once upon a time # (café) {x} 🎉 日本 \u0000' }],
+        maxTokens: 16,
+      }),
+    );
+    assert.ok(result.text.length > 0);
+  });
+
+  test('loading the model that is already loaded does not abort its generation', async () => {
+    let started!: () => void;
+    const firstChunk = new Promise<void>((r) => (started = r));
+    const running = engine.generate(request({ maxTokens: 200, onText: () => started() }));
+    await firstChunk;
+    const loading = engine.load(stories, { contextSize: 512, threads: 1 });
+    const result = await running;
+    await loading;
+    assert.notEqual(result.stopReason, 'abort');
+    assert.equal(engine.status().state, 'ready');
+  });
+
   test('a non-GGUF file is MODEL_INVALID and the engine keeps working', async () => {
     const fake = join(dir, 'fake.gguf');
     writeFileSync(fake, 'this is a text file, not a model\n');
@@ -274,6 +299,31 @@ describe('LlamaEngine (real models, CPU)', () => {
     await e.dispose();
     assert.equal(e.status().state, 'idle');
     await rejectsWithCode(e.generate(request()), 'GENERATION_FAILED', /disposed/);
+  });
+});
+
+describe('createTokenizerGuard', () => {
+  const vocab = {
+    model: 'llama',
+    tokens: ['<unk>', '<|start_story|>', '\u2581', 'a', 'b', 'e', 'c', 'f', 'ab'],
+    token_type: [2, 3, 1, 1, 1, 1, 1, 1, 1],
+  };
+
+  test('null when the vocabulary has every byte token, or is not SentencePiece', () => {
+    const bytes = Array.from({ length: 256 }, (_, i) => `<0x${i.toString(16).toUpperCase().padStart(2, '0')}>`);
+    assert.equal(createTokenizerGuard({ model: 'llama', tokens: ['<unk>', ...bytes] }), null);
+    assert.equal(createTokenizerGuard({ model: 'gpt2', tokens: ['a'] }), null);
+    assert.equal(createTokenizerGuard(undefined), null);
+  });
+
+  test('drops what cannot be encoded, strips accents, keeps special tokens', () => {
+    const guard = createTokenizerGuard(vocab)!;
+    assert.ok(guard);
+    assert.equal(guard.sanitize('a b # café {x}'), 'a b  cafe ');
+    assert.equal(guard.sanitize('<|start_story|>ab#', true), '<|start_story|>ab');
+    assert.equal(guard.sanitize('<|start_story|>', false), 'a', 'not special without specialTokens: only its encodable letters stay');
+    assert.equal(guard.isSafe(' '), true);
+    assert.equal(guard.isSafe('é'), false);
   });
 });
 

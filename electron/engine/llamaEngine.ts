@@ -1,0 +1,891 @@
+/**
+ * `LlamaEngine`: the real {@link ChatEngine}, on node-llama-cpp (llama.cpp). No Electron imports.
+ *
+ * - One model is loaded at a time. Loads, swaps and generations run one after another through a promise
+ *   queue; asking for another model (a `load`, or a `generate` with another `modelPath`) first aborts the
+ *   generation in flight and any queued for the old model, which then resolve with `stopReason: 'abort'`.
+ * - Before a load: the file must exist (`NOT_FOUND`), its header must be usable (`readModelInfo`,
+ *   `MODEL_INVALID`), and node-llama-cpp's estimate of model + context memory must fit in free memory
+ *   (`MODEL_TOO_LARGE`). A file that fails these checks leaves the current model loaded.
+ * - One context + sequence per (model, context size, threads) is kept between replies, so the KV cache of
+ *   the previous turn is reused and only the new turn is evaluated (prefill).
+ * - Threads: `threads: null` means the calibrated best for this model file on this machine (see
+ *   ./threadCalibration.ts): taken from the {@link CalibrationStore}, or measured on first load.
+ */
+import { stat } from 'node:fs/promises';
+import os from 'node:os';
+import { resolve } from 'node:path';
+import {
+  getLlama,
+  GgufInsights,
+  InsufficientMemoryError,
+  LlamaChat,
+  readGgufFileInfo,
+  type ChatHistoryItem,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaLogLevel,
+  type LlamaModel,
+  type Token,
+} from 'node-llama-cpp';
+import si from 'systeminformation';
+import type { EngineStatus, ModelInfo, ReplyStats, ThreadCalibration } from '../../shared/contract.js';
+import { formatGiB, readModelInfo } from '../models/catalog.js';
+import {
+  chooseBestThreads,
+  decodeSpeed,
+  THREAD_TIE_TOLERANCE,
+  defaultThreadCandidates,
+  normalizeThreadCandidates,
+  type ThreadTrial,
+} from './threadCalibration.js';
+import {
+  EngineError,
+  type CalibrationStore,
+  type ChatEngine,
+  type ChatTurn,
+  type GenerateRequest,
+  type GenerateResult,
+  type StopReason,
+} from './types.js';
+
+/** llama.cpp log levels, most to least severe after `disabled` (node-llama-cpp's `LlamaLogLevel` values). */
+export type EngineLogLevel = 'disabled' | 'fatal' | 'error' | 'warn' | 'info' | 'log' | 'debug';
+
+/** Sampling settings for replies. Defaults: llama.cpp's own (`common_params_sampling` in common/common.h). */
+export interface SamplingOptions {
+  /** 0 = greedy. Default 0.8. */
+  temperature?: number;
+  /** Default 40. */
+  topK?: number;
+  /** Default 0.95. */
+  topP?: number;
+  /** Default 0.05. */
+  minP?: number;
+  /** Random seed (only matters with temperature > 0); default: random. */
+  seed?: number;
+}
+
+/** Options of {@link LlamaEngine.create}. */
+export interface LlamaEngineOptions {
+  /** Where thread calibrations are read from and saved to. */
+  calibrationStore: CalibrationStore;
+  /** `'auto'` (default): the best GPU backend node-llama-cpp finds, else CPU. `false`: CPU only (tests). */
+  gpu?: 'auto' | false;
+  /** Minimum llama.cpp log level printed (to the console). Default `'warn'`; info and debug are dropped. */
+  logLevel?: EngineLogLevel;
+  /**
+   * Thread counts to calibrate, given the physical core count. Default: {@link defaultThreadCandidates}.
+   * The result is cleaned (whole, ≥ 1, ≤ logical CPUs, deduplicated).
+   */
+  calibrationCandidates?: (physicalCores: number) => number[];
+  /**
+   * Free memory to assume, in bytes, instead of `os.freemem()` (+ what unloading the current model frees)
+   * and free VRAM. For tests of `MODEL_TOO_LARGE`.
+   */
+  memoryLimitBytes?: number;
+  /** Sampling settings for every reply. */
+  sampling?: SamplingOptions;
+}
+
+/** Context size used by `load()` when none is given (the settings default, `settingsSchema` in shared/contract.ts). */
+export const DEFAULT_CONTEXT_SIZE = 2048;
+
+/** Calibration: text decoded from (any language model continues it), tokens decoded and not timed, timed. */
+const CALIBRATION_PROMPT = 'Once upon a time, there was a little';
+const CALIBRATION_WARMUP_TOKENS = 4;
+const CALIBRATION_TIMED_TOKENS = 24;
+/** A trial stops early after this long (a big model on a slow machine), in ms. */
+const CALIBRATION_TRIAL_MAX_MS = 10_000;
+/** Context size of calibration contexts, in tokens (prompt + 28 tokens fit; llama.cpp pads to 256). */
+const CALIBRATION_CONTEXT_SIZE = 256;
+
+/** Tokens kept free for the chat template around the last user message when it is trimmed to fit. */
+const TEMPLATE_OVERHEAD_TOKENS = 64;
+
+/** A loaded model and the context currently used with it. */
+interface LoadedModel {
+  path: string;
+  info: ModelInfo;
+  model: LlamaModel;
+  /** The calibrated (or stored) best thread count; `null` until needed. */
+  bestThreads: number | null;
+  session: Session | null;
+  /** Set for vocabularies that cannot encode every character (see {@link createTokenizerGuard}). */
+  guard: TokenizerGuard | null;
+}
+
+/** A context + sequence + chat, reused while (context size, threads) stay the same. */
+interface Session {
+  /** The context size asked for (the key; the actual one is `context.contextSize`). */
+  requestedContextSize: number;
+  threads: number;
+  context: LlamaContext;
+  sequence: LlamaContextSequence;
+  chat: LlamaChat;
+  /** The previous reply: its full history (ending with the reply) and what node-llama-cpp kept of it. */
+  last: { history: ChatHistoryItem[]; contextWindow: ChatHistoryItem[]; contextShiftMetadata: unknown } | null;
+}
+
+/** A generation that may be aborted by a swap: queued or running. */
+interface PendingGeneration {
+  modelPath: string;
+  controller: AbortController;
+}
+
+/** Thrown inside a task when the generation was aborted before it started. */
+class AbortedBeforeStart extends Error {}
+
+/** The first line of an error message (llama.cpp messages can be long). */
+function reason(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const line = (text.split('\n')[0] ?? '').trim();
+  return line === '' ? 'unknown error' : line.length > 300 ? `${line.slice(0, 297)}...` : line;
+}
+
+/** Whole milliseconds since the epoch. */
+const nowMs = () => Math.round(Date.now());
+
+/**
+ * The node-llama-cpp chat history for a request: optional system message, the turns, and an empty model
+ * response to be filled in (what `LlamaChatSession.prompt` does). `clean` is applied to every text.
+ */
+export function toChatHistory(
+  systemPrompt: string,
+  turns: readonly ChatTurn[],
+  clean: (text: string) => string = (text) => text,
+): ChatHistoryItem[] {
+  const out: ChatHistoryItem[] = [];
+  if (systemPrompt.trim() !== '') out.push({ type: 'system', text: clean(systemPrompt) });
+  for (const turn of turns) {
+    const content = clean(turn.content);
+    out.push(turn.role === 'user' ? { type: 'user', text: content } : { type: 'model', response: [content] });
+  }
+  out.push({ type: 'model', response: [] });
+  return out;
+}
+
+/** `a` starts with all of `prefix` (deep equality of the JSON-like history items). */
+function startsWith(a: readonly ChatHistoryItem[], prefix: readonly ChatHistoryItem[]): boolean {
+  if (prefix.length > a.length) return false;
+  return prefix.every((item, i) => JSON.stringify(item) === JSON.stringify(a[i]));
+}
+
+/** What {@link createTokenizerGuard} needs of a GGUF tokenizer (`tokenizer.ggml.*` metadata). */
+export interface VocabularyInfo {
+  /** `tokenizer.ggml.model`: `llama` (SentencePiece), `gpt2` (BPE)... */
+  model?: unknown;
+  /** `tokenizer.ggml.tokens`. */
+  tokens?: unknown;
+  /** `tokenizer.ggml.token_type` (llama.cpp `llama_token_type`: 3 control, 4 user-defined). */
+  token_type?: unknown;
+}
+
+/** Keeps text a SentencePiece vocabulary cannot encode away from llama.cpp. */
+export interface TokenizerGuard {
+  /** Characters the vocabulary has a token for (single-character tokens, or every UTF-8 byte as `<0xXX>`). */
+  isSafe(char: string): boolean;
+  /**
+   * `text` without the characters the vocabulary cannot encode: accents are stripped first (NFKD: `é` → `e`),
+   * what is still unencodable is dropped. With `specialTokens`, control-token texts (e.g. `<|start_story|>`)
+   * are kept whole.
+   */
+  sanitize(text: string, specialTokens?: boolean): string;
+}
+
+/**
+ * A guard for SentencePiece (`llama`) vocabularies without full byte fallback, else `null` (nothing to
+ * guard: the common case).
+ *
+ * Why: llama.cpp's SentencePiece tokenizer encodes a character missing from the vocabulary through
+ * byte tokens `<0xXX>`; when the vocabulary has none (e.g. the kit's TinyStories-656K: 78 single
+ * characters, no byte tokens), `llama_vocab::byte_to_token` throws `std::out_of_range` from native code
+ * and the whole process aborts — on a `#` in a chat template, or a `é` typed by the user.
+ */
+export function createTokenizerGuard(vocab: VocabularyInfo | undefined | null): TokenizerGuard | null {
+  if (vocab == null || vocab.model !== 'llama' || !Array.isArray(vocab.tokens)) return null;
+  const tokens = vocab.tokens as unknown[];
+  const types = Array.isArray(vocab.token_type) ? (vocab.token_type as unknown[]) : [];
+  const byteTokens = new Set<number>();
+  const singles = new Set<string>();
+  const specials: string[] = [];
+  tokens.forEach((token, i) => {
+    if (typeof token !== 'string') return;
+    const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(token);
+    if (byte) byteTokens.add(parseInt(byte[1]!, 16));
+    else if ([...token].length === 1) singles.add(token);
+    if ((types[i] === 3 || types[i] === 4) && token.length > 1) specials.push(token);
+  });
+  if (byteTokens.size === 256) return null;
+  const cache = new Map<string, boolean>();
+  const isSafe = (char: string): boolean => {
+    let safe = cache.get(char);
+    if (safe == null) {
+      // SentencePiece sees spaces as U+2581 ("▁").
+      safe = singles.has(char === ' ' ? '\u2581' : char) || [...Buffer.from(char, 'utf8')].every((b) => byteTokens.has(b));
+      cache.set(char, safe);
+    }
+    return safe;
+  };
+  const clean = (part: string): string => {
+    let out = '';
+    for (const char of part) {
+      if (isSafe(char)) out += char;
+      else for (const c of char.normalize('NFKD')) if (isSafe(c)) out += c;
+    }
+    return out;
+  };
+  const specialPattern =
+    specials.length > 0
+      ? new RegExp(`(${specials.sort((a, b) => b.length - a.length).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`)
+      : null;
+  return {
+    isSafe,
+    sanitize(text, specialTokens = false) {
+      if (!specialTokens || specialPattern == null) return clean(text);
+      return text
+        .split(specialPattern)
+        .map((part, i) => (i % 2 === 1 ? part : clean(part)))
+        .join('');
+    },
+  };
+}
+
+/**
+ * Routes every tokenization of `model` through `guard` (see {@link createTokenizerGuard}). node-llama-cpp
+ * funnels all its tokenization (chat templates, stop triggers, context shifts, `model.tokenize`) through the
+ * native model object's `tokenize(text, specialTokens)`; that method is wrapped on the instance. Returns
+ * false when the object is not shaped as expected (a node-llama-cpp upgrade): then only the engine's own
+ * text is sanitized.
+ */
+function installTokenizerGuard(model: LlamaModel, guard: TokenizerGuard): boolean {
+  const native = (model as unknown as { _model?: { tokenize?: unknown } })._model;
+  if (native == null || typeof native.tokenize !== 'function') return false;
+  const original = (native.tokenize as (text: string, specialTokens: boolean) => unknown).bind(native);
+  try {
+    // The prototype's method is read-only (a native accessor), so shadow it with an own property.
+    Object.defineProperty(native, 'tokenize', {
+      value: (text: string, specialTokens: boolean) =>
+        original(typeof text === 'string' ? guard.sanitize(text, specialTokens) : text, specialTokens),
+      configurable: true,
+      writable: false,
+    });
+    return native.tokenize !== original;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * node-llama-cpp's {@link ChatEngine}. Create with {@link LlamaEngine.create}; call {@link dispose} when done.
+ */
+export class LlamaEngine implements ChatEngine {
+  private readonly listeners = new Set<(status: EngineStatus) => void>();
+  private statusValue: EngineStatus = { state: 'idle', modelPath: null, loadProgress: null, threads: null, error: null };
+  private queue: Promise<unknown> = Promise.resolve();
+  private current: LoadedModel | null = null;
+  private readonly pending = new Set<PendingGeneration>();
+  private disposed = false;
+  private physicalCoresValue: number | null = null;
+
+  private constructor(
+    private readonly llama: Llama,
+    private readonly options: LlamaEngineOptions,
+  ) {}
+
+  /**
+   * Starts llama.cpp (`getLlama`: prebuilt or local binaries only, never a download or build at run time)
+   * and returns an idle engine. Rejects with {@link EngineError} `MODEL_LOAD_FAILED` when no usable
+   * llama.cpp binary is found.
+   */
+  static async create(options: LlamaEngineOptions): Promise<LlamaEngine> {
+    const logLevel = (options.logLevel ?? 'warn') as LlamaLogLevel;
+    let llama: Llama;
+    try {
+      llama = await getLlama({
+        gpu: options.gpu ?? 'auto',
+        logLevel,
+        build: 'never',
+        skipDownload: true,
+        progressLogs: false,
+        // 0 = no cap: the `threads` given to each context is then exactly the number llama.cpp uses.
+        maxThreads: 0,
+      });
+    } catch (err) {
+      throw new EngineError('MODEL_LOAD_FAILED', `cannot start llama.cpp: ${reason(err)}`, { cause: err });
+    }
+    return new LlamaEngine(llama, options);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Status
+  // -------------------------------------------------------------------------------------------
+
+  /** {@inheritDoc ChatEngine.status} */
+  status(): EngineStatus {
+    return { ...this.statusValue, error: this.statusValue.error ? { ...this.statusValue.error } : null };
+  }
+
+  /** {@inheritDoc ChatEngine.onStatus} */
+  onStatus(listener: (status: EngineStatus) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private setStatus(patch: Partial<EngineStatus>): void {
+    const next: EngineStatus = { ...this.statusValue, ...patch };
+    if (JSON.stringify(next) === JSON.stringify(this.statusValue)) return;
+    this.statusValue = next;
+    for (const listener of this.listeners) {
+      try {
+        listener(this.status());
+      } catch {
+        // A listener's failure is its own business.
+      }
+    }
+  }
+
+  private setReady(): void {
+    const loaded = this.current;
+    this.setStatus({
+      state: loaded ? 'ready' : 'idle',
+      modelPath: loaded?.path ?? null,
+      loadProgress: null,
+      threads: loaded?.session?.context.currentThreads ?? loaded?.session?.threads ?? loaded?.bestThreads ?? null,
+      error: null,
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Queue
+  // -------------------------------------------------------------------------------------------
+
+  /** Runs `task` after every task queued before it. */
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Aborts the generations (running or queued) that are not for `modelPath`. */
+  private abortOthers(modelPath: string): void {
+    for (const p of this.pending) {
+      if (p.modelPath !== modelPath) p.controller.abort(new Error('model swapped'));
+    }
+  }
+
+  private ensureNotDisposed(code: 'MODEL_LOAD_FAILED' | 'GENERATION_FAILED'): void {
+    if (this.disposed) throw new EngineError(code, 'the engine has been disposed');
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Public API
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * {@inheritDoc ChatEngine.load}
+   *
+   * Loading the model that is already loaded keeps it (and does not abort its generation); the context is
+   * (re)created for `contextSize` (default {@link DEFAULT_CONTEXT_SIZE}) and `threads` (default `null`:
+   * calibrated). Status goes `loading` → (`calibrating`) → `ready`, or `error` on failure.
+   */
+  load(modelPath: string, options: { contextSize?: number; threads?: number | null } = {}): Promise<void> {
+    const path = resolve(modelPath);
+    this.abortOthers(path);
+    return this.enqueue(async () => {
+      this.ensureNotDisposed('MODEL_LOAD_FAILED');
+      const contextSize = options.contextSize ?? DEFAULT_CONTEXT_SIZE;
+      const loaded = await this.ensureModel(path, contextSize);
+      const threads = await this.resolveThreads(loaded, options.threads ?? null);
+      await this.ensureSession(loaded, contextSize, threads);
+      this.setReady();
+    });
+  }
+
+  /**
+   * {@inheritDoc ChatEngine.generate}
+   *
+   * Loads or swaps in `request.modelPath` first when needed. Rejects with {@link EngineError}: the load
+   * codes (`NOT_FOUND`, `MODEL_INVALID`, `MODEL_TOO_LARGE`, `MODEL_LOAD_FAILED`) or `GENERATION_FAILED`;
+   * never for an abort. A prompt longer than the context loses its oldest turns (node-llama-cpp's context
+   * shift, keeping the system prompt), and a last user message longer than the context keeps its end.
+   *
+   * Stats: `ttftMs` runs from this call (queue wait and model load included) to the first token;
+   * `startedAt`..`endedAt` is prefill + decode only, so the energy window excludes loading.
+   */
+  generate(request: GenerateRequest): Promise<GenerateResult> {
+    const requestStart = performance.now();
+    const path = resolve(request.modelPath);
+    this.abortOthers(path);
+    const pending: PendingGeneration = { modelPath: path, controller: new AbortController() };
+    this.pending.add(pending);
+    const signal = AbortSignal.any([request.signal, pending.controller.signal]);
+    return this.enqueue(async () => {
+      try {
+        this.ensureNotDisposed('GENERATION_FAILED');
+        if (signal.aborted) throw new AbortedBeforeStart();
+        const loaded = await this.ensureModel(path, request.contextSize);
+        if (signal.aborted) throw new AbortedBeforeStart();
+        const threads = await this.resolveThreads(loaded, request.threads);
+        const session = await this.ensureSession(loaded, request.contextSize, threads);
+        if (signal.aborted) throw new AbortedBeforeStart();
+        this.setStatus({ state: 'generating', modelPath: path, loadProgress: null, threads: session.context.currentThreads, error: null });
+        try {
+          return await this.runChat(loaded, session, request, signal, requestStart);
+        } finally {
+          this.setReady();
+        }
+      } catch (err) {
+        if (err instanceof AbortedBeforeStart) return this.abortedResult(path, request);
+        throw err;
+      } finally {
+        this.pending.delete(pending);
+      }
+    });
+  }
+
+  /** {@inheritDoc ChatEngine.dispose} Aborts every generation, waits for the queue, frees model, context and llama.cpp. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    for (const p of this.pending) p.controller.abort(new Error('engine disposed'));
+    await this.enqueue(async () => {
+      this.disposed = true;
+      await this.unload();
+      await this.llama.dispose().catch(() => undefined);
+      this.setStatus({ state: 'idle', modelPath: null, loadProgress: null, threads: null, error: null });
+    });
+    this.listeners.clear();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Loading
+  // -------------------------------------------------------------------------------------------
+
+  /** The loaded model for `path`, loading (and unloading the current one) when needed. */
+  private async ensureModel(path: string, contextSize: number): Promise<LoadedModel> {
+    if (this.current?.path === path) return this.current;
+    this.setStatus({ state: 'loading', modelPath: path, loadProgress: 0, threads: null, error: null });
+    try {
+      const info = await this.validate(path, contextSize);
+      await this.unload();
+      let lastProgress = 0;
+      let stillLoading = true;
+      let model: LlamaModel;
+      try {
+        model = await this.llama.loadModel({
+          modelPath: path,
+          gpuLayers: this.llama.gpu === false ? 0 : { fitContext: { contextSize } },
+          onLoadProgress: (progress) => {
+            // Progress callbacks can arrive after loadModel resolved: ignore those.
+            if (!stillLoading) return;
+            if (progress - lastProgress >= 0.02 || progress >= 1) {
+              lastProgress = progress;
+              this.setStatus({ loadProgress: Math.min(1, Math.max(0, progress)) });
+            }
+          },
+        });
+      } catch (err) {
+        stillLoading = false;
+        if (err instanceof InsufficientMemoryError) throw new EngineError('MODEL_TOO_LARGE', reason(err), { cause: err });
+        throw new EngineError('MODEL_LOAD_FAILED', `llama.cpp could not load ${info.fileName}: ${reason(err)}`, { cause: err });
+      }
+      stillLoading = false;
+      const guard = createTokenizerGuard(model.fileInfo.metadata?.tokenizer?.ggml as VocabularyInfo | undefined);
+      if (guard != null) installTokenizerGuard(model, guard);
+      this.current = { path, info, model, bestThreads: null, session: null, guard };
+      return this.current;
+    } catch (err) {
+      const error =
+        err instanceof EngineError ? err : new EngineError('MODEL_LOAD_FAILED', reason(err), { cause: err });
+      this.setStatus({ state: 'error', modelPath: path, loadProgress: null, threads: null, error: { code: error.code, message: error.message } });
+      throw error;
+    }
+  }
+
+  /**
+   * Checks a model file before loading it: exists (`NOT_FOUND`), usable header (`MODEL_INVALID`), fits in
+   * memory with a context of `contextSize` (`MODEL_TOO_LARGE`, from node-llama-cpp's estimates).
+   */
+  private async validate(path: string, contextSize: number): Promise<ModelInfo> {
+    try {
+      const st = await stat(path);
+      if (!st.isFile()) throw new EngineError('NOT_FOUND', `not a model file: ${path}`);
+    } catch (err) {
+      if (err instanceof EngineError) throw err;
+      throw new EngineError('NOT_FOUND', `model file not found: ${path}`, { cause: err });
+    }
+    const info = await readModelInfo(path);
+    if (!info.usable) throw new EngineError('MODEL_INVALID', `${info.fileName}: ${info.problem ?? 'not a usable GGUF file'}`);
+
+    let need: { ram: number; vram: number };
+    try {
+      need = await this.estimateMemory(path, this.effectiveContextSize(info, contextSize));
+    } catch {
+      // An estimate we cannot make is no reason to refuse the model: llama.cpp checks again at load time.
+      return info;
+    }
+    const reclaim = this.current?.session?.context.memoryUsage ?? { ram: 0, vram: 0 };
+    const modelReclaim = this.current?.model.memoryUsage ?? { ram: 0, vram: 0 };
+    const limit = this.options.memoryLimitBytes;
+    const freeRam = limit ?? os.freemem() + reclaim.ram + modelReclaim.ram;
+    if (need.ram > freeRam) {
+      throw new EngineError('MODEL_TOO_LARGE', `${info.fileName} needs ${formatGiB(need.ram)}, ${formatGiB(freeRam)} free`);
+    }
+    if (need.vram > 0) {
+      const freeVram = limit ?? (await this.llama.getVramState()).free + reclaim.vram + modelReclaim.vram;
+      if (need.vram > freeVram) {
+        throw new EngineError('MODEL_TOO_LARGE', `${info.fileName} needs ${formatGiB(need.vram)} of GPU memory, ${formatGiB(freeVram)} free`);
+      }
+    }
+    return info;
+  }
+
+  /** node-llama-cpp's estimate of RAM and VRAM for the model + one context of `contextSize`, in bytes. */
+  private async estimateMemory(path: string, contextSize: number): Promise<{ ram: number; vram: number }> {
+    const fileInfo = await readGgufFileInfo(path, { sourceType: 'filesystem', logWarnings: false });
+    const insights = await GgufInsights.from(fileInfo, this.llama);
+    let gpuLayers = 0;
+    if (this.llama.gpu !== false) {
+      const config = await insights.configurationResolver.resolveAndScoreConfig({ targetContextSize: contextSize });
+      gpuLayers = config.resolvedValues.gpuLayers;
+    }
+    const model = await insights.estimateModelResourceRequirementsV2({ gpuLayers });
+    const context = await insights.estimateContextResourceRequirementsV2({ contextSize, modelGpuLayers: gpuLayers, sequences: 1 });
+    return { ram: model.cpuRam + context.cpuRam, vram: model.gpuVram + context.gpuVram };
+  }
+
+  /** The context size actually asked of llama.cpp: the request, capped at the model's training context. */
+  private effectiveContextSize(info: ModelInfo, requested: number): number {
+    const size = Math.max(1, Math.floor(requested));
+    return info.trainContextSize != null && info.trainContextSize > 0 ? Math.min(size, info.trainContextSize) : size;
+  }
+
+  /** Frees the current context and model. */
+  private async unload(): Promise<void> {
+    const loaded = this.current;
+    this.current = null;
+    if (loaded == null) return;
+    await this.disposeSession(loaded);
+    await loaded.model.dispose().catch(() => undefined);
+  }
+
+  private async disposeSession(loaded: LoadedModel): Promise<void> {
+    const session = loaded.session;
+    loaded.session = null;
+    if (session == null) return;
+    session.chat.dispose({ disposeSequence: true });
+    await session.context.dispose().catch(() => undefined);
+  }
+
+  /** The context for (contextSize, threads), reusing the current one when both are unchanged. */
+  private async ensureSession(loaded: LoadedModel, contextSize: number, threads: number): Promise<Session> {
+    const existing = loaded.session;
+    if (existing && existing.requestedContextSize === contextSize && existing.threads === threads && !existing.context.disposed) {
+      return existing;
+    }
+    await this.disposeSession(loaded);
+    let context: LlamaContext;
+    try {
+      context = await loaded.model.createContext({
+        contextSize: this.effectiveContextSize(loaded.info, contextSize),
+        threads,
+        sequences: 1,
+        failedCreationRemedy: false,
+      });
+    } catch (err) {
+      const error =
+        err instanceof InsufficientMemoryError
+          ? new EngineError('MODEL_TOO_LARGE', `not enough memory for a ${contextSize}-token context: ${reason(err)}`, { cause: err })
+          : new EngineError('MODEL_LOAD_FAILED', `llama.cpp could not create a context: ${reason(err)}`, { cause: err });
+      this.setStatus({ state: 'error', error: { code: error.code, message: error.message }, loadProgress: null });
+      throw error;
+    }
+    const sequence = context.getSequence();
+    const chat = new LlamaChat({ contextSequence: sequence });
+    loaded.session = { requestedContextSize: contextSize, threads, context, sequence, chat, last: null };
+    return loaded.session;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Threads
+  // -------------------------------------------------------------------------------------------
+
+  /** Explicit `threads`, else the model's calibrated best (from the store, or measured now). */
+  private async resolveThreads(loaded: LoadedModel, requested: number | null): Promise<number> {
+    if (requested != null) return Math.max(1, Math.floor(requested));
+    if (loaded.bestThreads != null) return loaded.bestThreads;
+    let stored: ThreadCalibration | null = null;
+    try {
+      stored = this.options.calibrationStore.getThreadCalibration(loaded.path, loaded.info.sizeBytes);
+    } catch {
+      stored = null;
+    }
+    if (stored != null && stored.bestThreads >= 1) {
+      loaded.bestThreads = stored.bestThreads;
+      return stored.bestThreads;
+    }
+    loaded.bestThreads = await this.calibrate(loaded);
+    return loaded.bestThreads;
+  }
+
+  private async physicalCores(): Promise<number> {
+    if (this.physicalCoresValue == null) {
+      let cores = 0;
+      try {
+        cores = (await si.cpu()).physicalCores;
+      } catch {
+        cores = 0;
+      }
+      this.physicalCoresValue = cores >= 1 ? cores : os.availableParallelism();
+    }
+    return this.physicalCoresValue;
+  }
+
+  /**
+   * Times a short decode at each candidate thread count (ascending) and saves the result. Each trial: a
+   * fresh context, a short prompt, {@link CALIBRATION_WARMUP_TOKENS} untimed tokens, then
+   * {@link CALIBRATION_TIMED_TOKENS} timed ones (greedy) — cut short once the trial can no longer tie the
+   * best so far (on 2 cores, 2 threads can decode a tiny model at 5 tok/s against 4000 with 1 thread).
+   * Returns the best thread count (ties: fewer).
+   * If calibration itself fails, falls back to the physical core count (not saved).
+   */
+  private async calibrate(loaded: LoadedModel): Promise<number> {
+    this.setStatus({ state: 'calibrating', modelPath: loaded.path, loadProgress: null, threads: null, error: null });
+    const physical = await this.physicalCores();
+    const logical = os.availableParallelism();
+    const candidates = this.options.calibrationCandidates
+      ? normalizeThreadCandidates(this.options.calibrationCandidates(physical), logical)
+      : defaultThreadCandidates(physical, logical);
+    const trials: ThreadTrial[] = [];
+    try {
+      const model = loaded.model;
+      const prompt: Token[] = model.tokenize(loaded.guard?.sanitize(CALIBRATION_PROMPT) ?? CALIBRATION_PROMPT);
+      if (model.tokens.shouldPrependBosToken && model.tokens.bos != null) prompt.unshift(model.tokens.bos);
+      for (const threads of candidates) {
+        const best = trials.length > 0 ? Math.max(...trials.map((t) => t.decodeTokensPerSecond)) : null;
+        // A trial that can no longer reach a tie with the best so far is stopped early.
+        const deadlineMs = best != null && best > 0 ? (CALIBRATION_TIMED_TOKENS * 1000) / (best * (1 - THREAD_TIE_TOLERANCE)) : Infinity;
+        trials.push({ threads, decodeTokensPerSecond: await this.timeDecode(loaded, prompt, threads, deadlineMs) });
+      }
+    } catch {
+      if (trials.length === 0) return Math.min(physical, logical);
+    }
+    const bestThreads = chooseBestThreads(trials);
+    try {
+      this.options.calibrationStore.saveThreadCalibration({
+        modelPath: loaded.path,
+        modelSizeBytes: loaded.info.sizeBytes,
+        bestThreads,
+        trials,
+        measuredAt: nowMs(),
+      });
+    } catch {
+      // Not saved: measured again on next start. The engine still uses the result now.
+    }
+    return bestThreads;
+  }
+
+  /**
+   * One calibration trial: decode speed at `threads`, in tokens/s (rounded to 0.1), over the timed tokens,
+   * or over those decoded before the timed part ran past `deadlineMs` (or {@link CALIBRATION_TRIAL_MAX_MS}).
+   */
+  private async timeDecode(loaded: LoadedModel, prompt: Token[], threads: number, deadlineMs: number): Promise<number> {
+    const limitMs = Math.min(deadlineMs, CALIBRATION_TRIAL_MAX_MS);
+    const context = await loaded.model.createContext({
+      contextSize: this.effectiveContextSize(loaded.info, CALIBRATION_CONTEXT_SIZE),
+      threads,
+      sequences: 1,
+      failedCreationRemedy: false,
+    });
+    try {
+      const sequence = context.getSequence();
+      let generated = 0;
+      let timedFrom = 0;
+      let timedEnd = 0;
+      for await (const _token of sequence.evaluate(prompt, { temperature: 0 })) {
+        generated++;
+        const now = performance.now();
+        if (generated === CALIBRATION_WARMUP_TOKENS) timedFrom = now;
+        timedEnd = now;
+        if (generated >= CALIBRATION_WARMUP_TOKENS + CALIBRATION_TIMED_TOKENS) break;
+        if (generated > CALIBRATION_WARMUP_TOKENS && now - timedFrom > limitMs) break;
+      }
+      const timed = Math.max(0, generated - CALIBRATION_WARMUP_TOKENS);
+      return Math.round(decodeSpeed(timed, timedEnd - timedFrom) * 10) / 10;
+    } finally {
+      await context.dispose().catch(() => undefined);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Generation
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Keeps the prompt's two parts that node-llama-cpp's context shift cannot shorten within the context:
+   * the system prompt keeps at most half of the room (its beginning), and the last user message the rest
+   * (its end). The room is the context minus space for the reply (`maxTokens`, at most a quarter of the
+   * context) and {@link TEMPLATE_OVERHEAD_TOKENS}. Older turns are left to the context shift, which drops
+   * the oldest first. Without this, node-llama-cpp drops an over-long user message entirely, or fails.
+   */
+  private fitToContext(history: ChatHistoryItem[], session: Session, maxTokens: number): ChatHistoryItem[] {
+    const model = session.context.model;
+    const contextSize = session.context.contextSize;
+    const room = Math.max(32, contextSize - Math.min(maxTokens, Math.floor(contextSize / 4)) - TEMPLATE_OVERHEAD_TOKENS);
+    const copy = [...history];
+    let systemTokens = 0;
+    const system = copy[0];
+    if (system?.type === 'system' && typeof system.text === 'string') {
+      const tokens = model.tokenize(system.text);
+      const max = Math.floor(room / 2);
+      if (tokens.length > max) {
+        copy[0] = { type: 'system', text: `${model.detokenize(tokens.slice(0, max - 1))}…` };
+        systemTokens = max;
+      } else systemTokens = tokens.length;
+    }
+    const lastUserIndex = copy.findLastIndex((item) => item.type === 'user');
+    const user = copy[lastUserIndex];
+    if (user?.type === 'user') {
+      const tokens = model.tokenize(user.text);
+      const max = Math.max(16, room - systemTokens);
+      if (tokens.length > max) copy[lastUserIndex] = { type: 'user', text: `…${model.detokenize(tokens.slice(tokens.length - max + 1))}` };
+    }
+    return copy;
+  }
+
+  private async runChat(
+    loaded: LoadedModel,
+    session: Session,
+    request: GenerateRequest,
+    signal: AbortSignal,
+    requestStart: number,
+  ): Promise<GenerateResult> {
+    const { sequence, chat } = session;
+    const sampling = this.options.sampling ?? {};
+    const guard = loaded.guard;
+    const clean = guard ? (text: string) => guard.sanitize(text) : undefined;
+    const history = this.fitToContext(toChatHistory(request.systemPrompt, request.history, clean), session, request.maxTokens);
+    const cleanHistory = history.slice(0, -1);
+
+    // Reuse what node-llama-cpp kept of the previous turn (matters after a context shift).
+    let lastWindow: ChatHistoryItem[] | undefined;
+    let lastShiftMetadata: unknown;
+    if (session.last && startsWith(cleanHistory, session.last.history)) {
+      lastWindow = [...session.last.contextWindow, ...history.slice(session.last.history.length)];
+      lastShiftMetadata = session.last.contextShiftMetadata;
+    }
+
+    const meterStart = sequence.tokenMeter.getState();
+    const startedAt = nowMs();
+    const prefillStart = performance.now();
+    let firstTokenAt: number | null = null;
+    let lastTokenAt = 0;
+    let completionTokens = 0;
+    let promptTokens: number | null = null;
+    let prefillTokens: number | null = null;
+    let text = '';
+    let stopReason: StopReason = 'eos';
+
+    try {
+      const response = await chat.generateResponse(history, {
+        signal,
+        stopOnAbortSignal: true,
+        maxTokens: Math.max(1, Math.floor(request.maxTokens)),
+        temperature: sampling.temperature ?? 0.8,
+        topK: sampling.topK ?? 40,
+        topP: sampling.topP ?? 0.95,
+        minP: sampling.minP ?? 0.05,
+        ...(sampling.seed != null ? { seed: sampling.seed } : {}),
+        contextShift: { lastEvaluationMetadata: lastShiftMetadata as object | undefined },
+        lastEvaluationContextWindow: { history: lastWindow, minimumOverlapPercentageToPreventContextShift: 0.5 },
+        onToken: (tokens) => {
+          if (tokens.length === 0) return;
+          const now = performance.now();
+          if (firstTokenAt == null) {
+            firstTokenAt = now;
+            // Tokens released together were decoded one by one: all but the last are in the sequence already.
+            const fedBack = tokens.length - 1;
+            const used = sequence.tokenMeter.diff(meterStart);
+            prefillTokens = Math.max(0, used.usedInputTokens + used.usedOutputTokens - fedBack);
+            promptTokens = Math.max(0, sequence.nextTokenIndex - fedBack);
+          }
+          lastTokenAt = now;
+          completionTokens += tokens.length;
+        },
+        onTextChunk: (chunk) => {
+          if (chunk === '') return;
+          text += chunk;
+          try {
+            request.onText(chunk);
+          } catch {
+            // The caller's callback failing must not stop the model.
+          }
+        },
+      });
+      const why = response.metadata.stopReason;
+      stopReason = why === 'abort' ? 'abort' : why === 'maxTokens' ? 'maxTokens' : 'eos';
+      if (signal.aborted) stopReason = 'abort';
+      const cleanWithReply: ChatHistoryItem[] = [...cleanHistory, { type: 'model', response: [text] }];
+      session.last = {
+        history: cleanWithReply,
+        contextWindow: response.lastEvaluation.contextWindow,
+        contextShiftMetadata: response.lastEvaluation.contextShiftMetadata,
+      };
+    } catch (err) {
+      session.last = null;
+      if (!signal.aborted) {
+        throw new EngineError('GENERATION_FAILED', `generation failed: ${reason(err)}`, { cause: err });
+      }
+      stopReason = 'abort';
+    }
+
+    const end = performance.now();
+    const used = sequence.tokenMeter.diff(meterStart);
+    const first = firstTokenAt as number | null;
+    const prefillMs = (first ?? end) - prefillStart;
+    const prefill = prefillTokens ?? Math.max(0, used.usedInputTokens + used.usedOutputTokens);
+    const stats: ReplyStats = {
+      modelPath: loaded.path,
+      modelName: loaded.info.name,
+      quantization: loaded.info.quantization,
+      promptTokens: promptTokens ?? Math.max(0, sequence.nextTokenIndex),
+      prefillTokens: prefill,
+      completionTokens,
+      ttftMs: first != null ? Math.max(0, first - requestStart) : 0,
+      prefillTokensPerSecond: prefill > 0 && prefillMs > 0 ? (prefill * 1000) / prefillMs : 0,
+      decodeTokensPerSecond:
+        first != null && completionTokens >= 2 && lastTokenAt > first ? ((completionTokens - 1) * 1000) / (lastTokenAt - first) : 0,
+      threads: Math.max(1, session.context.currentThreads || session.threads),
+      contextSize: session.context.contextSize,
+      startedAt,
+      endedAt: Math.max(startedAt, nowMs()),
+    };
+    return { text, stopReason, stats };
+  }
+
+  /** The result of a generation aborted before it started (nothing loaded or evaluated for it). */
+  private abortedResult(path: string, request: GenerateRequest): GenerateResult {
+    const loaded = this.current?.path === path ? this.current : null;
+    const at = nowMs();
+    return {
+      text: '',
+      stopReason: 'abort',
+      stats: {
+        modelPath: path,
+        modelName: loaded?.info.name ?? path.replace(/^.*[\\/]/, '').replace(/\.gguf$/i, ''),
+        quantization: loaded?.info.quantization ?? null,
+        promptTokens: 0,
+        prefillTokens: 0,
+        completionTokens: 0,
+        ttftMs: 0,
+        prefillTokensPerSecond: 0,
+        decodeTokensPerSecond: 0,
+        threads: Math.max(1, loaded?.session?.context.currentThreads ?? request.threads ?? loaded?.bestThreads ?? 1),
+        contextSize: Math.max(1, loaded?.session?.context.contextSize ?? Math.floor(request.contextSize)),
+        startedAt: at,
+        endedAt: at,
+      },
+    };
+  }
+}
