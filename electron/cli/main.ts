@@ -109,6 +109,7 @@ async function chat(args: string[]): Promise<number> {
     modelsDirOverride: (v['models-dir'] as string | undefined) ?? null,
     overrides: { maxReplyTokens: maxTokens, threads, contextSize },
     gpu: v['cpu-only'] ? false : 'auto',
+    logLevel: 'error',
   });
   let interrupted = false;
   let requestId: string | null = null;
@@ -166,7 +167,7 @@ async function chat(args: string[]): Promise<number> {
       if (stats) {
         process.stderr.write(
           `\n${info.name} ${info.quantization ?? ''} · ${stats.promptTokens} prompt · ${stats.completionTokens} completion tokens · ` +
-            `TTFT ${formatDurationMs(stats.ttftMs)} · ${formatTokensPerSecond(stats.decodeTokensPerSecond)} · ${stats.threads} threads` +
+            `TTFT ${formatDurationMs(stats.ttftMs)} · ${formatTokensPerSecond(stats.decodeTokensPerSecond)} · ${stats.threads} ${stats.threads === 1 ? 'thread' : 'threads'}` +
             `${message.status === 'stopped' ? ' · stopped' : ''}\n`,
         );
       }

@@ -10,7 +10,7 @@ import { Backend, type BackendOptions } from './backend.js';
 import { databasePath } from './paths.js';
 import { Store } from '../store/store.js';
 import type { ChatEngine } from '../engine/types.js';
-import { LlamaEngine } from '../engine/llamaEngine.js';
+import { LlamaEngine, type EngineLogLevel } from '../engine/llamaEngine.js';
 
 /** Options of {@link openRuntime}. */
 export interface RuntimeOptions {
@@ -25,6 +25,8 @@ export interface RuntimeOptions {
   engineFactory?: (store: Store) => Promise<ChatEngine> | ChatEngine;
   /** GPU use for llama.cpp: `'auto'` (default) or `false` for CPU only. */
   gpu?: 'auto' | false;
+  /** llama.cpp log level; defaults to `'warn'` (the CLI passes `'error'` to keep its output clean). */
+  logLevel?: EngineLogLevel;
   /** App version; defaults to package.json's. */
   version?: string;
 }
@@ -70,7 +72,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Backend> {
   try {
     engine = options.engineFactory
       ? await options.engineFactory(store)
-      : await LlamaEngine.create({ calibrationStore: store, gpu: options.gpu ?? 'auto' });
+      : await LlamaEngine.create({ calibrationStore: store, gpu: options.gpu ?? 'auto', logLevel: options.logLevel });
   } catch (error) {
     store.close();
     throw error;
