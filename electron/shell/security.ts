@@ -4,16 +4,8 @@
  * webviews, no permissions, external links only for http(s) and only through the OS browser.
  */
 import { app, session, shell, type WebContents } from 'electron';
+import { externalLinkHref } from '../../shared/links.js';
 
-/** True for the only URLs Wattwise ever hands to the OS: absolute http(s) links. */
-export function isExternalLinkAllowed(url: string): boolean {
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'https:' || parsed.protocol === 'http:';
-  } catch {
-    return false;
-  }
-}
 
 /** Applies the hardening; call once before the first window opens. */
 export function hardenApp(): void {
@@ -25,7 +17,8 @@ export function hardenApp(): void {
     contents.on('will-attach-webview', (event) => event.preventDefault());
     contents.setWindowOpenHandler(({ url }) => {
       // A link the user clicked in a reply: open it in their browser if it is http(s), never in the app.
-      if (isExternalLinkAllowed(url)) void shell.openExternal(url);
+      const href = externalLinkHref(url);
+      if (href) void shell.openExternal(href);
       return { action: 'deny' };
     });
   });
