@@ -1,0 +1,625 @@
+/**
+ * The renderer's state: a small external store (read with `useSyncExternalStore`) whose actions call
+ * the bridge. The backend owns the data; this store mirrors what the UI shows and merges the event
+ * stream into it. Streaming tokens are buffered and applied once per animation frame.
+ */
+import type {
+  ApiError,
+  ApiEvent,
+  ApiInput,
+  ApiMethod,
+  ApiOutput,
+  ApiResult,
+  AppInfo,
+  ChatStarted,
+  ConversationDetail,
+  ConversationSummary,
+  EngineStatus,
+  Message,
+  ModelInfo,
+  Settings,
+  ThreadCalibration,
+  WattwiseBridge,
+} from '@shared/contract';
+import { describeError } from '../api/errors';
+
+/** A reply being generated, by conversation. */
+export interface ActiveRequest {
+  requestId: string | null;
+  conversationId: string;
+  assistantMessageId: string;
+}
+
+export interface AppState {
+  phase: 'loading' | 'ready' | 'failed';
+  /** Why the first load failed (phase `failed`). */
+  loadError: ApiError | null;
+  info: AppInfo | null;
+  settings: Settings | null;
+  models: ModelInfo[] | null;
+  modelsError: ApiError | null;
+  modelsLoading: boolean;
+  engine: EngineStatus | null;
+  /** An `engine.load` started by choosing a model failed. */
+  engineLoadError: ApiError | null;
+  conversations: ConversationSummary[];
+  conversationsError: ApiError | null;
+  searchQuery: string;
+  /** Results of `searchQuery` (null while no search is active or while the first one runs). */
+  searchResults: ConversationSummary[] | null;
+  searchError: ApiError | null;
+  /** The open conversation; null for a new chat that is not created yet. */
+  selectedId: string | null;
+  detail: ConversationDetail | null;
+  detailLoading: boolean;
+  detailError: ApiError | null;
+  /** Text of streaming assistant messages, by message id (applied once per frame). */
+  live: Record<string, string>;
+  active: Record<string, ActiveRequest>;
+  /** The last chat call failed (shown above the composer). */
+  chatError: string | null;
+  /** System prompt for the not-yet-created new chat. */
+  draftSystemPrompt: string;
+  calibrations: ThreadCalibration[] | null;
+}
+
+const initialState: AppState = {
+  phase: 'loading',
+  loadError: null,
+  info: null,
+  settings: null,
+  models: null,
+  modelsError: null,
+  modelsLoading: false,
+  engine: null,
+  engineLoadError: null,
+  conversations: [],
+  conversationsError: null,
+  searchQuery: '',
+  searchResults: null,
+  searchError: null,
+  selectedId: null,
+  detail: null,
+  detailLoading: false,
+  detailError: null,
+  live: {},
+  active: {},
+  chatError: null,
+  draftSystemPrompt: '',
+  calibrations: null,
+};
+
+/** The model a new message uses: the last chosen one if usable, else the only (or first) usable one. */
+export function effectiveModel(state: Pick<AppState, 'models' | 'settings'>): ModelInfo | null {
+  const usable = (state.models ?? []).filter((m) => m.usable);
+  const last = state.settings?.lastModelPath;
+  return usable.find((m) => m.path === last) ?? usable[0] ?? null;
+}
+
+/** The text to show for a message: the live buffer while streaming. */
+export function messageText(state: Pick<AppState, 'live'>, message: Message): string {
+  if (message.status === 'streaming') return state.live[message.id] ?? message.content;
+  return message.content;
+}
+
+function sortConversations(list: ConversationSummary[]): ConversationSummary[] {
+  return [...list].sort((a, b) => b.updatedAt - a.updatedAt);
+}
+
+export class AppStore {
+  readonly #bridge: WattwiseBridge;
+  #state: AppState = initialState;
+  readonly #listeners = new Set<() => void>();
+  /** Token text waiting for the next animation frame, by message id. */
+  #pending = new Map<string, string>();
+  #frame = 0;
+  /** Final messages that arrived before the call that started them answered. */
+  #earlyDone = new Map<string, Message>();
+  #detailSeq = 0;
+  /** Bumped on every local change to the open conversation; older fetches are dropped. */
+  #localEpoch = 0;
+  /** Chat calls waiting for their answer; conversation reloads wait for them. */
+  #pendingChats = new Map<string, number>();
+  #pendingSeq = 0;
+  #reloadWanted = new Set<string>();
+  #searchSeq = 0;
+  #listTimer = 0;
+  #drafts = new Map<string, string>();
+  /** User-facing text for failed replies, from the error code that came with `chat.done`. */
+  #errorText = new Map<string, string>();
+  #unsubscribe: (() => void) | null = null;
+
+  constructor(bridge: WattwiseBridge) {
+    this.#bridge = bridge;
+  }
+
+  // -- store plumbing -------------------------------------------------------------------------
+
+  getState = (): AppState => this.#state;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  };
+
+  #set(patch: Partial<AppState> | ((state: AppState) => Partial<AppState>)): void {
+    const next = typeof patch === 'function' ? patch(this.#state) : patch;
+    this.#state = { ...this.#state, ...next };
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  #call<M extends ApiMethod>(method: M, input: ApiInput<M>): Promise<ApiResult<ApiOutput<M>>> {
+    return this.#bridge.call(method, input).catch((error: unknown) => ({
+      ok: false as const,
+      error: { code: 'INTERNAL' as const, message: error instanceof Error ? error.message : String(error) },
+    }));
+  }
+
+  // -- start ------------------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    this.#unsubscribe ??= this.#bridge.onEvent(this.#onEvent);
+    this.#set({ phase: 'loading', loadError: null });
+    const [info, settings, engine] = await Promise.all([
+      this.#call('app.info', {}),
+      this.#call('settings.get', {}),
+      this.#call('engine.status', {}),
+    ]);
+    if (!info.ok || !settings.ok) {
+      this.#set({ phase: 'failed', loadError: !info.ok ? info.error : !settings.ok ? settings.error : null });
+      return;
+    }
+    this.#set({
+      phase: 'ready',
+      info: info.value,
+      settings: settings.value,
+      engine: engine.ok ? engine.value : null,
+      draftSystemPrompt: settings.value.defaultSystemPrompt,
+    });
+    await Promise.all([this.refreshModels(), this.refreshConversations()]);
+  }
+
+  dispose(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    if (this.#frame) cancelAnimationFrame(this.#frame);
+  }
+
+  // -- models, engine, settings ---------------------------------------------------------------
+
+  async refreshModels(): Promise<void> {
+    this.#set({ modelsLoading: true });
+    const result = await this.#call('models.list', {});
+    this.#set(
+      result.ok
+        ? { models: result.value, modelsError: null, modelsLoading: false }
+        : { modelsError: result.error, modelsLoading: false },
+    );
+  }
+
+  async chooseModel(path: string): Promise<void> {
+    const settings = this.#state.settings;
+    if (settings) this.#set({ settings: { ...settings, lastModelPath: path }, engineLoadError: null });
+    const saved = await this.#call('settings.update', { lastModelPath: path });
+    if (saved.ok) this.#set({ settings: saved.value });
+    // Load it now, as LM Studio does, so the first reply does not wait for the load, unless a
+    // reply is being written right now.
+    const busy = Object.keys(this.#state.active).length > 0 || this.#state.engine?.state === 'generating';
+    if (!busy && this.#state.engine?.modelPath !== path) {
+      const loaded = await this.#call('engine.load', { modelPath: path });
+      if (loaded.ok) this.#set({ engine: loaded.value });
+      else if (this.#state.settings?.lastModelPath === path) this.#set({ engineLoadError: loaded.error });
+    }
+  }
+
+  async saveSettings(patch: ApiInput<'settings.update'>): Promise<ApiResult<Settings>> {
+    const before = this.#state.settings;
+    const result = await this.#call('settings.update', patch);
+    if (!result.ok) return result;
+    this.#set({ settings: result.value });
+    if (before && before.modelsDir !== result.value.modelsDir) {
+      const info = await this.#call('app.info', {});
+      if (info.ok) this.#set({ info: info.value });
+      await this.refreshModels();
+    }
+    return result;
+  }
+
+  async loadCalibrations(): Promise<void> {
+    const result = await this.#call('threads.calibrations', {});
+    if (result.ok) this.#set({ calibrations: result.value });
+  }
+
+  /** Applies the theme immediately (preview in the settings dialog is not needed: it saves at once). */
+  setThemeLocally(theme: Settings['theme']): void {
+    const settings = this.#state.settings;
+    if (settings) this.#set({ settings: { ...settings, theme } });
+  }
+
+  // -- conversations ---------------------------------------------------------------------------
+
+  async refreshConversations(): Promise<void> {
+    const result = await this.#call('conversations.list', {});
+    if (result.ok) this.#set({ conversations: sortConversations(result.value), conversationsError: null });
+    else this.#set({ conversationsError: result.error });
+    if (this.#state.searchQuery) await this.search(this.#state.searchQuery);
+  }
+
+  /** Coalesces the bursts of `conversations.changed` events into one list request. */
+  #scheduleListRefresh(): void {
+    window.clearTimeout(this.#listTimer);
+    this.#listTimer = window.setTimeout(() => void this.refreshConversations(), 60);
+  }
+
+  async search(query: string): Promise<void> {
+    const trimmed = query.trim();
+    const seq = ++this.#searchSeq;
+    if (!trimmed) {
+      this.#set({ searchQuery: '', searchResults: null, searchError: null });
+      return;
+    }
+    this.#set({ searchQuery: trimmed });
+    const result = await this.#call('conversations.list', { query: trimmed });
+    if (seq !== this.#searchSeq) return;
+    this.#set(result.ok ? { searchResults: result.value, searchError: null } : { searchResults: [], searchError: result.error });
+  }
+
+  newChat(): void {
+    this.#localEpoch++;
+    this.#set((s) => ({
+      selectedId: null,
+      detail: null,
+      detailError: null,
+      detailLoading: false,
+      chatError: null,
+      draftSystemPrompt: s.settings?.defaultSystemPrompt ?? '',
+    }));
+  }
+
+  setDraftSystemPrompt(value: string): void {
+    this.#set({ draftSystemPrompt: value });
+  }
+
+  getDraft(conversationId: string | null): string {
+    return this.#drafts.get(conversationId ?? '') ?? '';
+  }
+
+  setDraft(conversationId: string | null, text: string): void {
+    if (text) this.#drafts.set(conversationId ?? '', text);
+    else this.#drafts.delete(conversationId ?? '');
+  }
+
+  async select(id: string): Promise<void> {
+    if (id === this.#state.selectedId && this.#state.detail) return;
+    this.#localEpoch++;
+    this.#set({ selectedId: id, detail: null, detailLoading: true, detailError: null, chatError: null });
+    await this.#loadDetail(id);
+  }
+
+  async #loadDetail(id: string): Promise<void> {
+    if (this.#pendingChats.get(id)) {
+      // The optimistic messages would be replaced by a copy that may not have them yet.
+      this.#reloadWanted.add(id);
+      return;
+    }
+    const seq = ++this.#detailSeq;
+    const epoch = this.#localEpoch;
+    const result = await this.#call('conversations.get', { id });
+    if (seq !== this.#detailSeq || this.#state.selectedId !== id) return;
+    if (epoch !== this.#localEpoch) {
+      // The conversation changed locally while this was in flight: this answer may be older.
+      void this.#loadDetail(id);
+      return;
+    }
+    if (!result.ok) {
+      this.#set({ detailLoading: false, detailError: result.error, detail: result.error.code === 'NOT_FOUND' ? null : this.#state.detail });
+      return;
+    }
+    this.#applyDetail(result.value);
+  }
+
+  /** Takes the backend's copy of the open conversation, keeping what streaming already showed. */
+  #applyDetail(server: ConversationDetail): void {
+    const local = this.#state.detail;
+    const live = { ...this.#state.live };
+    const active = { ...this.#state.active };
+    const messages = server.messages.map((message) => {
+      const mine = local?.messages.find((m) => m.id === message.id);
+      // An older snapshot may still say "streaming" for a reply whose final message we have.
+      if (mine && mine.status !== 'streaming' && message.status === 'streaming') return mine;
+      const early = this.#earlyDone.get(message.id);
+      if (early) {
+        this.#earlyDone.delete(message.id);
+        return early;
+      }
+      if (message.status === 'streaming') {
+        const known = (live[message.id] ?? '') + (this.#pending.get(message.id) ?? '');
+        this.#pending.delete(message.id);
+        live[message.id] = known.length >= message.content.length ? known : message.content;
+        if (!active[message.conversationId]) {
+          active[message.conversationId] = { requestId: null, conversationId: message.conversationId, assistantMessageId: message.id };
+        }
+      } else {
+        delete live[message.id];
+        if (active[message.conversationId]?.assistantMessageId === message.id) delete active[message.conversationId];
+      }
+      return this.#withErrorText(message);
+    });
+    this.#set({ detail: { conversation: server.conversation, messages }, detailLoading: false, detailError: null, live, active });
+  }
+
+  async rename(id: string, title: string): Promise<ApiResult<ConversationSummary>> {
+    const result = await this.#call('conversations.rename', { id, title });
+    if (result.ok) {
+      const updated = result.value;
+      this.#set((s) => ({
+        conversations: s.conversations.map((c) => (c.id === id ? { ...c, ...updated, snippet: c.snippet } : c)),
+        searchResults: s.searchResults?.map((c) => (c.id === id ? { ...c, title: updated.title } : c)) ?? null,
+        detail: s.detail?.conversation.id === id ? { ...s.detail, conversation: { ...s.detail.conversation, title: updated.title } } : s.detail,
+      }));
+    }
+    return result;
+  }
+
+  async remove(id: string): Promise<ApiResult<{ deleted: boolean }>> {
+    const result = await this.#call('conversations.delete', { id });
+    if (result.ok) {
+      this.#set((s) => ({
+        conversations: s.conversations.filter((c) => c.id !== id),
+        searchResults: s.searchResults?.filter((c) => c.id !== id) ?? null,
+      }));
+      if (this.#state.selectedId === id) this.newChat();
+    }
+    return result;
+  }
+
+  // -- chat ---------------------------------------------------------------------------------------
+
+  clearChatError(): void {
+    if (this.#state.chatError) this.#set({ chatError: null });
+  }
+
+  /** Sends a message, creating the conversation first for a new chat. Resolves true when it started. */
+  async send(content: string): Promise<boolean> {
+    const text = content.trim();
+    if (!text) return false;
+    const model = effectiveModel(this.#state);
+    this.#set({ chatError: null });
+    let conversationId = this.#state.selectedId;
+    if (!conversationId) {
+      const systemPrompt = this.#state.draftSystemPrompt;
+      const created = await this.#call('conversations.create', {
+        systemPrompt,
+        ...(model ? { modelPath: model.path } : {}),
+      });
+      if (!created.ok) {
+        this.#set({ chatError: describeError(created.error) });
+        return false;
+      }
+      conversationId = created.value.id;
+      this.#localEpoch++;
+      this.#set((s) => ({
+        selectedId: created.value.id,
+        detail: { conversation: created.value, messages: [] },
+        detailLoading: false,
+        detailError: null,
+        conversations: sortConversations([created.value, ...s.conversations.filter((c) => c.id !== created.value.id)]),
+      }));
+    }
+    const id = conversationId;
+    return this.#startChat(
+      id,
+      () => this.#call('chat.send', { conversationId: id, content: text, ...(model ? { modelPath: model.path } : {}) }),
+      (messages, userId) => [...messages, this.#userMessage(userId, id, text)],
+    );
+  }
+
+  /** Asks again for the last reply, which the new one replaces. */
+  async regenerate(): Promise<boolean> {
+    const detail = this.#state.detail;
+    if (!detail) return false;
+    const id = detail.conversation.id;
+    const model = effectiveModel(this.#state);
+    return this.#startChat(
+      id,
+      () => this.#call('chat.regenerate', { conversationId: id, ...(model ? { modelPath: model.path } : {}) }),
+      (messages) => {
+        const last = messages[messages.length - 1];
+        return last?.role === 'assistant' ? messages.slice(0, -1) : messages;
+      },
+    );
+  }
+
+  /** Changes a user message; the messages after it are replaced by a new reply. */
+  async edit(messageId: string, content: string): Promise<boolean> {
+    const text = content.trim();
+    const detail = this.#state.detail;
+    if (!text || !detail) return false;
+    const id = detail.conversation.id;
+    const model = effectiveModel(this.#state);
+    return this.#startChat(
+      id,
+      () => this.#call('chat.edit', { messageId, content: text, ...(model ? { modelPath: model.path } : {}) }),
+      (messages, userId) => {
+        const index = messages.findIndex((m) => m.id === messageId);
+        const kept = index >= 0 ? messages.slice(0, index) : messages;
+        return [...kept, { ...this.#userMessage(userId, id, text), createdAt: messages[index]?.createdAt ?? Date.now() }];
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    const id = this.#state.selectedId;
+    const request = id ? this.#state.active[id] : undefined;
+    if (!request?.requestId) return;
+    const result = await this.#call('chat.abort', { requestId: request.requestId });
+    if (!result.ok && result.error.code !== 'NOT_FOUND') this.#set({ chatError: describeError(result.error) });
+  }
+
+  #userMessage(id: string, conversationId: string, content: string): Message {
+    return { id, conversationId, role: 'user', content, status: 'complete', createdAt: Date.now(), stats: null, error: null };
+  }
+
+  /**
+   * Runs a chat call with an optimistic view: `edit` rewrites the messages (with a temporary id for the
+   * user message) and an empty streaming reply is shown at once; the real ids replace the temporary ones
+   * when the call answers, and a failure puts the messages back as they were.
+   */
+  async #startChat(
+    conversationId: string,
+    call: () => Promise<ApiResult<ChatStarted>>,
+    edit: (messages: Message[], userId: string) => Message[],
+  ): Promise<boolean> {
+    const n = ++this.#pendingSeq;
+    const tempUser = `pending-user-${n}`;
+    const tempAssistant = `pending-reply-${n}`;
+    const before = this.#state.detail?.conversation.id === conversationId ? this.#state.detail.messages : null;
+    this.#localEpoch++;
+    this.#pendingChats.set(conversationId, (this.#pendingChats.get(conversationId) ?? 0) + 1);
+    this.#set((s) => {
+      const active = { ...s.active, [conversationId]: { requestId: null, conversationId, assistantMessageId: tempAssistant } };
+      if (!s.detail || s.detail.conversation.id !== conversationId) return { chatError: null, active };
+      const placeholder: Message = {
+        id: tempAssistant,
+        conversationId,
+        role: 'assistant',
+        content: '',
+        status: 'streaming',
+        createdAt: Date.now(),
+        stats: null,
+        error: null,
+      };
+      return { chatError: null, active, detail: { ...s.detail, messages: [...edit(s.detail.messages, tempUser), placeholder] } };
+    });
+
+    const result = await call();
+    const left = (this.#pendingChats.get(conversationId) ?? 1) - 1;
+    if (left > 0) this.#pendingChats.set(conversationId, left);
+    else this.#pendingChats.delete(conversationId);
+    this.#localEpoch++;
+
+    if (!result.ok) {
+      this.#set((s) => {
+        const active = { ...s.active };
+        if (active[conversationId]?.assistantMessageId === tempAssistant) delete active[conversationId];
+        const detail = s.detail && s.detail.conversation.id === conversationId && before ? { ...s.detail, messages: before } : s.detail;
+        return { active, detail, chatError: describeError(result.error) };
+      });
+      this.#afterPendingChat(conversationId, true);
+      return false;
+    }
+
+    const started = result.value;
+    const early = this.#earlyDone.get(started.assistantMessageId);
+    this.#earlyDone.delete(started.assistantMessageId);
+    this.#set((s) => {
+      const active = { ...s.active };
+      if (early) {
+        if (active[conversationId]?.assistantMessageId === tempAssistant) delete active[conversationId];
+      } else {
+        active[conversationId] = { requestId: started.requestId, conversationId, assistantMessageId: started.assistantMessageId };
+      }
+      if (!s.detail || s.detail.conversation.id !== conversationId) return { active };
+      const messages: Message[] = [];
+      for (const m of s.detail.messages) {
+        if (m.id === tempUser) {
+          if (started.userMessageId) messages.push({ ...m, id: started.userMessageId });
+        } else if (m.id === tempAssistant) {
+          messages.push(early ?? { ...m, id: started.assistantMessageId });
+        } else if (m.id !== started.userMessageId && m.id !== started.assistantMessageId) {
+          messages.push(m);
+        }
+      }
+      return { active, detail: { ...s.detail, messages } };
+    });
+    this.#afterPendingChat(conversationId, false);
+    return true;
+  }
+
+  /** Runs the conversation reload that was held back while a chat call was in flight. */
+  #afterPendingChat(conversationId: string, failed: boolean): void {
+    if (this.#pendingChats.get(conversationId)) return;
+    const wanted = this.#reloadWanted.delete(conversationId) || failed;
+    if (wanted && this.#state.selectedId === conversationId) void this.#loadDetail(conversationId);
+  }
+
+  // -- events --------------------------------------------------------------------------------------
+
+  #onEvent = (event: ApiEvent): void => {
+    switch (event.type) {
+      case 'chat.token': {
+        this.#pending.set(event.messageId, (this.#pending.get(event.messageId) ?? '') + event.text);
+        const active = this.#state.active[event.conversationId];
+        if (!active || active.requestId !== event.requestId) {
+          this.#set((s) => ({
+            active: {
+              ...s.active,
+              [event.conversationId]: { requestId: event.requestId, conversationId: event.conversationId, assistantMessageId: event.messageId },
+            },
+          }));
+        }
+        this.#frame ||= requestAnimationFrame(this.#flush);
+        return;
+      }
+      case 'chat.done':
+        if (event.error) this.#errorText.set(event.message.id, describeError(event.error));
+        this.#done(event.conversationId, this.#withErrorText(event.message));
+        return;
+      case 'engine.status':
+        this.#set((s) => ({
+          engine: event.status,
+          engineLoadError: event.status.state === 'loading' || event.status.state === 'ready' ? null : s.engineLoadError,
+        }));
+        return;
+      case 'conversations.changed': {
+        this.#scheduleListRefresh();
+        const selected = this.#state.selectedId;
+        if (selected && (event.conversationId === null || event.conversationId === selected)) void this.#loadDetail(selected);
+        if (event.conversationId === null) {
+          // Sent after the event stream reconnects: anything may have changed.
+          void this.#call('engine.status', {}).then((r) => r.ok && this.#set({ engine: r.value }));
+        }
+        return;
+      }
+      default: {
+        const unreachable: never = event;
+        console.warn('Wattwise: unknown event', unreachable);
+      }
+    }
+  };
+
+  #withErrorText(message: Message): Message {
+    const text = message.status === 'error' ? this.#errorText.get(message.id) : undefined;
+    return text ? { ...message, error: text } : message;
+  }
+
+  #flush = (): void => {
+    this.#frame = 0;
+    if (this.#pending.size === 0) return;
+    const live = { ...this.#state.live };
+    for (const [id, text] of this.#pending) live[id] = (live[id] ?? '') + text;
+    this.#pending.clear();
+    this.#set({ live });
+  };
+
+  #done(conversationId: string, message: Message): void {
+    this.#pending.delete(message.id);
+    this.#set((s) => {
+      const live = { ...s.live };
+      delete live[message.id];
+      const active = { ...s.active };
+      if (active[conversationId]?.assistantMessageId === message.id || active[conversationId]?.requestId === null) delete active[conversationId];
+      if (!s.detail || s.detail.conversation.id !== conversationId) return { live, active };
+      const index = s.detail.messages.findIndex((m) => m.id === message.id);
+      if (index < 0) {
+        this.#earlyDone.set(message.id, message);
+        return { live, active };
+      }
+      const messages = [...s.detail.messages];
+      messages[index] = message;
+      return { live, active, detail: { ...s.detail, messages } };
+    });
+    // The title and token totals of the conversation changed.
+    this.#scheduleListRefresh();
+  }
+}
