@@ -108,7 +108,10 @@ export class Backend {
     try {
       const handler = this.handlers[method] as (input: unknown) => Promise<unknown> | unknown;
       const value = await handler(parsed.data);
-      return { ok: true, value: spec.output.parse(value) };
+      const output = spec.output.safeParse(value);
+      // The contract binds the backend too: an output that breaks it is a bug here, not bad input.
+      if (!output.success) return fail('INTERNAL', `${method} returned data that breaks the contract: ${z.prettifyError(output.error)}`);
+      return { ok: true, value: output.data };
     } catch (error) {
       return { ok: false, error: toApiError(error) };
     }
