@@ -306,6 +306,8 @@ export const apiContract = {
   'engine.status': { input: empty, output: engineStatusSchema },
   /** Loads a model ahead of the first message (optional: chat loads on demand). */
   'engine.load': { input: z.object({ modelPath }).strict(), output: engineStatusSchema },
+  /** Unloads the model and frees its memory (the next reply loads it again). */
+  'engine.unload': { input: empty, output: engineStatusSchema },
   'conversations.list': {
     input: z.object({ query: z.string().max(500).optional() }).strict(),
     output: z.array(conversationSummarySchema),

@@ -185,6 +185,12 @@ export class Backend {
       await this.options.engine.load(modelPath, { contextSize: s.contextSize, threads: s.threads });
       return this.options.engine.status();
     },
+    'engine.unload': async () => {
+      for (const f of this.inFlight.values()) f.controller.abort();
+      await this.idle();
+      await this.options.engine.unload();
+      return this.options.engine.status();
+    },
     'conversations.list': ({ query }) =>
       query && query.trim() ? this.options.store.searchConversations(query) : this.options.store.listConversations(),
     'conversations.get': ({ id }) => {

@@ -445,13 +445,22 @@ export class LlamaEngine implements ChatEngine {
     });
   }
 
+  /** {@inheritDoc ChatEngine.unload} */
+  unload(): Promise<void> {
+    for (const p of this.pending) p.controller.abort(new Error('model unloaded'));
+    return this.enqueue(async () => {
+      await this.freeCurrent();
+      this.setStatus({ state: 'idle', modelPath: null, loadProgress: null, threads: null, error: null });
+    });
+  }
+
   /** {@inheritDoc ChatEngine.dispose} Aborts every generation, waits for the queue, frees model, context and llama.cpp. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     for (const p of this.pending) p.controller.abort(new Error('engine disposed'));
     await this.enqueue(async () => {
       this.disposed = true;
-      await this.unload();
+      await this.freeCurrent();
       await this.llama.dispose().catch(() => undefined);
       this.setStatus({ state: 'idle', modelPath: null, loadProgress: null, threads: null, error: null });
     });
@@ -468,7 +477,7 @@ export class LlamaEngine implements ChatEngine {
     this.setStatus({ state: 'loading', modelPath: path, loadProgress: 0, threads: null, error: null });
     try {
       const info = await this.validate(path, contextSize);
-      await this.unload();
+      await this.freeCurrent();
       let lastProgress = 0;
       let stillLoading = true;
       let model: LlamaModel;
@@ -562,7 +571,7 @@ export class LlamaEngine implements ChatEngine {
   }
 
   /** Frees the current context and model. */
-  private async unload(): Promise<void> {
+  private async freeCurrent(): Promise<void> {
     const loaded = this.current;
     this.current = null;
     if (loaded == null) return;

@@ -202,6 +202,15 @@ export class ScriptedEngine implements ChatEngine {
   }
 
   /** {@inheritDoc ChatEngine.dispose} */
+  /** {@inheritDoc ChatEngine.unload} */
+  async unload(): Promise<void> {
+    for (const c of this.inFlight) c.abort();
+    await this.enqueue(async () => {
+      this.loadedPath = null;
+      this.setStatus({ state: 'idle', modelPath: null, loadProgress: null, threads: null, error: null });
+    });
+  }
+
   async dispose(): Promise<void> {
     for (const c of this.inFlight) c.abort();
     await this.enqueue(async () => {

@@ -61,6 +61,8 @@ export interface ChatEngine {
    * Rejects with {@link EngineError} (`NOT_FOUND`, `MODEL_INVALID`, `MODEL_TOO_LARGE`, `MODEL_LOAD_FAILED`).
    */
   load(modelPath: string, options?: { contextSize?: number; threads?: number | null }): Promise<void>;
+  /** Unloads the model (aborting any generation in flight) and frees its memory; the engine stays usable. */
+  unload(): Promise<void>;
   /** Generates one reply; rejects with {@link EngineError} on failure (never for an abort). */
   generate(request: GenerateRequest): Promise<GenerateResult>;
   /** Unloads everything; the engine cannot be used afterwards. */

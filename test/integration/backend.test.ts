@@ -139,6 +139,18 @@ describe('backend with llama.cpp', () => {
     }
   });
 
+  test('engine.unload frees the model; the next reply loads it again', async () => {
+    const conversation = ok(await backend.request('conversations.create', {}));
+    await send(conversation.id, 'Once upon a time', stories);
+    assert.equal(ok(await backend.request('engine.status', {})).modelPath, stories);
+    const status = ok(await backend.request('engine.unload', {}));
+    assert.equal(status.state, 'idle');
+    assert.equal(status.modelPath, null);
+    const { done } = await send(conversation.id, 'The end', stories);
+    assert.equal(done.message.status, 'complete');
+    assert.equal(ok(await backend.request('engine.status', {})).state, 'ready');
+  });
+
   test('bad model files fail before anything is stored', async () => {
     const conversation = ok(await backend.request('conversations.create', {}));
     const missing = await backend.request('chat.send', { conversationId: conversation.id, content: 'hi', modelPath: join(modelsDir, 'nope.gguf') });
