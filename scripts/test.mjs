@@ -4,7 +4,8 @@
 // Files: test/<suite>/**/*.test.ts. Suites run one after another; files in a suite run one at a
 // time (--test-concurrency=1) because the integration and e2e suites load real models on 2 cores.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const all = ['unit', 'integration', 'e2e'];
@@ -33,8 +34,22 @@ const files = suites.flatMap((s) => {
   return find(join('test', s));
 });
 if (files.length === 0) { console.error('no test files found'); process.exit(1); }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
-  env: { ...process.env, NODE_ENV: 'test' },
-});
+// Spec output for people, TAP to a file for the closing summary line.
+const tapDir = mkdtempSync(join(tmpdir(), 'wattwise-tap-'));
+const tapFile = join(tapDir, 'results.tap');
+const r = spawnSync(
+  process.execPath,
+  [
+    '--import', 'tsx', '--test', '--test-concurrency=1',
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ],
+  { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+);
+let tap = '';
+try { tap = readFileSync(tapFile, 'utf8'); } catch { /* the runner died before writing */ }
+rmSync(tapDir, { recursive: true, force: true });
+const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+console.log(`\ntests: ${count('pass')} passed, ${count('fail') + count('cancelled')} failed, ${count('skipped')} skipped`);
 process.exit(r.status ?? 1);
