@@ -26,7 +26,7 @@ export function describeError(error: ApiError): string {
     case 'MODEL_LOAD_FAILED':
       return `The model could not be loaded. ${message}`.trim();
     case 'BUSY':
-      return 'A reply is already being written in this conversation. Wait for it to finish or press Stop.';
+      return 'A reply is still being written. Wait for it to finish, or press Stop in its conversation.';
     case 'GENERATION_FAILED':
       return `The reply failed. ${message}`.trim();
     case 'STORAGE_FULL':

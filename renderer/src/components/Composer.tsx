@@ -115,7 +115,6 @@ export const Composer = forwardRef<ComposerHandle>(function Composer(_props, ref
               data-testid="stop"
               aria-label="Stop generating"
               title="Stop"
-              disabled={!streaming.requestId}
               onClick={() => void store.stop()}
             >
               <IconStop size={14} />

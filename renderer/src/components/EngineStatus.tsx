@@ -2,6 +2,7 @@ import type { ApiError, EngineStatus as Status, ModelInfo } from '@shared/contra
 import { describeError } from '../api/errors';
 import { baseName, modelLabel } from '../lib/format';
 import { useAppState } from '../state/context';
+import { IconAlert } from './Icons';
 import { effectiveModel } from '../state/store';
 
 export interface EngineLine {
@@ -42,12 +43,11 @@ export function engineLine(
       return { tone: 'ok', text: `Ready${loadedOther}${threads}`, progress: null };
     case 'generating':
       return { tone: 'busy', text: `Generating${threads}`, progress: null };
-    case 'error':
-      return {
-        tone: 'error',
-        text: status.error ? describeError(status.error) : 'The model could not be loaded.',
-        progress: null,
-      };
+    case 'error': {
+      const which = name(status.modelPath);
+      const why = status.error ? describeError(status.error) : 'The model could not be loaded.';
+      return { tone: 'error', text: which ? `${which}: ${why}` : why, progress: null };
+    }
     default: {
       const unreachable: never = status.state;
       return { tone: 'muted', text: String(unreachable), progress: null };
@@ -69,7 +69,8 @@ export function EngineStatus({ placement }: { placement: 'chip' | 'alert' }) {
   if (isError) {
     return (
       <div className="engine-alert" role="alert" data-testid="engine-status" data-state={engine?.state ?? 'error'}>
-        {line.text}
+        <IconAlert size={15} />
+        <span>{line.text}</span>
       </div>
     );
   }

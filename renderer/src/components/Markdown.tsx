@@ -3,6 +3,7 @@ import ReactMarkdown, { type Components, type Options } from 'react-markdown';
 import rehypeHighlight from 'rehype-highlight';
 import rehypeSanitize, { defaultSchema } from 'rehype-sanitize';
 import remarkGfm from 'remark-gfm';
+import { externalLinkHref } from '@shared/links';
 import { useCopy } from '../hooks/useCopy';
 
 type PluggableList = NonNullable<Options['rehypePlugins']>;
@@ -67,16 +68,6 @@ function codeLanguage(node: HastLike | undefined): string | null {
   return null;
 }
 
-function safeHref(href: string | undefined): string | null {
-  if (!href) return null;
-  try {
-    const url = new URL(href);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
-  } catch {
-    return null; // Relative or malformed: no link.
-  }
-}
-
 function CodeBlock({ language, text, children }: { language: string | null; text: string; children: ReactNode }) {
   const { copied, copy } = useCopy();
   return (
@@ -108,7 +99,8 @@ const components: Components = {
     );
   },
   a({ href, children }) {
-    const safe = safeHref(href);
+    // The same rule as the Electron shell's: absolute http(s) only; anything else is plain text.
+    const safe = externalLinkHref(href);
     if (!safe) return <span className="md-link-text">{children}</span>;
     return (
       <a href={safe} target="_blank" rel="noopener noreferrer" title={safe}>

@@ -12,7 +12,7 @@ export function QuantBadge({ quantization }: { quantization: string | null }) {
 }
 
 function modelFacts(model: ModelInfo): string[] {
-  const facts: string[] = [model.fileName];
+  const facts: string[] = [];
   const params = formatParams(model.parameterCount);
   if (params) facts.push(`${params} params`);
   facts.push(formatBytes(model.sizeBytes));
@@ -138,7 +138,7 @@ export function ModelPicker() {
           <div className="popover__header">
             <span>Models on this computer</span>
             <span className="popover__count">
-              {usableCount} usable{all.length > usableCount ? ` · ${all.length - usableCount} not` : ''}
+              {usableCount} usable{all.length > usableCount ? ` · ${all.length - usableCount} unusable` : ''}
             </span>
           </div>
           {modelsError && <p className="popover__error">{describeError(modelsError)}</p>}
@@ -180,10 +180,13 @@ export function ModelPicker() {
                       {selected && <IconCheck size={15} className="model-option__check" />}
                     </div>
                     {model.usable ? (
-                      <div className="model-option__facts">
-                        {modelFacts(model).map((fact) => (
-                          <span key={fact}>{fact}</span>
-                        ))}
+                      <div className="model-option__meta">
+                        <span className="model-option__facts">
+                          {modelFacts(model).map((fact) => (
+                            <span key={fact}>{fact}</span>
+                          ))}
+                        </span>
+                        <span className="model-option__file">{model.fileName}</span>
                       </div>
                     ) : (
                       <div className="model-option__problem">

@@ -1,34 +1,14 @@
-/** "1.1 MB", "4.7 GB", "512 B" (decimal units, like file managers on macOS and GNOME). */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return '—';
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = -1;
-  do {
-    value /= 1000;
-    unit += 1;
-  } while (value >= 999.95 && unit < units.length - 1);
-  return `${value >= 100 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
-}
+/**
+ * Sizes, parameter counts, durations and speeds come from shared/format, so the app and the CLI show the
+ * same figures.
+ */
+import { formatBytes, formatDurationMs, formatParameterCount, formatTokensPerSecond } from '@shared/format';
 
-/** Parameter count as people write it: "260K", "1.5B", "7B", "13B". */
+export { formatBytes };
+
+/** Parameter count as people write it ("260K", "1.5B"), or null when unknown. */
 export function formatParams(count: number | null): string | null {
-  if (count === null || !Number.isFinite(count) || count <= 0) return null;
-  const steps: [number, string][] = [
-    [1e12, 'T'],
-    [1e9, 'B'],
-    [1e6, 'M'],
-    [1e3, 'K'],
-  ];
-  for (const [size, suffix] of steps) {
-    if (count >= size * 0.95) {
-      const value = count / size;
-      const text = value >= 100 ? Math.round(value).toString() : value >= 10 ? value.toFixed(0) : value.toFixed(1);
-      return `${text.replace(/\.0$/, '')}${suffix}`;
-    }
-  }
-  return String(count);
+  return count === null || count <= 0 ? null : formatParameterCount(count);
 }
 
 /** Whole thousands get a thin grouping: 12,345. */
@@ -36,14 +16,8 @@ export function formatInt(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }
 
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-}
-
-export function formatRate(tokensPerSecond: number): string {
-  return `${tokensPerSecond >= 100 ? Math.round(tokensPerSecond) : tokensPerSecond.toFixed(1)} tok/s`;
-}
+export const formatMs = formatDurationMs;
+export const formatRate = formatTokensPerSecond;
 
 function startOfDay(at: number): number {
   const d = new Date(at);

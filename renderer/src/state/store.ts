@@ -121,7 +121,11 @@ export class AppStore {
   /** Chat calls waiting for their answer; conversation reloads wait for them. */
   #pendingChats = new Map<string, number>();
   #pendingSeq = 0;
+  /** The latest models.list request (a message sent before the first answer waits for it). */
+  #modelsLoad: Promise<void> | null = null;
   #reloadWanted = new Set<string>();
+  /** Conversations whose Stop was pressed before their request id was known. */
+  #abortWanted = new Set<string>();
   #searchSeq = 0;
   #listTimer = 0;
   #drafts = new Map<string, string>();
@@ -187,7 +191,13 @@ export class AppStore {
 
   // -- models, engine, settings ---------------------------------------------------------------
 
-  async refreshModels(): Promise<void> {
+  refreshModels(): Promise<void> {
+    const run = this.#listModels();
+    this.#modelsLoad = run;
+    return run;
+  }
+
+  async #listModels(): Promise<void> {
     this.#set({ modelsLoading: true });
     const result = await this.#call('models.list', {});
     this.#set(
@@ -312,7 +322,9 @@ export class AppStore {
       return;
     }
     if (!result.ok) {
-      this.#set({ detailLoading: false, detailError: result.error, detail: result.error.code === 'NOT_FOUND' ? null : this.#state.detail });
+      // Deleted elsewhere (another window, the CLI): back to a new chat.
+      if (result.error.code === 'NOT_FOUND') this.newChat();
+      else this.#set({ detailLoading: false, detailError: result.error });
       return;
     }
     this.#applyDetail(result.value);
@@ -383,6 +395,7 @@ export class AppStore {
   async send(content: string): Promise<boolean> {
     const text = content.trim();
     if (!text) return false;
+    if (this.#state.models === null && this.#modelsLoad) await this.#modelsLoad;
     const model = effectiveModel(this.#state);
     this.#set({ chatError: null });
     let conversationId = this.#state.selectedId;
@@ -448,12 +461,26 @@ export class AppStore {
     );
   }
 
+  /** Stops the reply being written in the open conversation (as soon as its request id is known). */
   async stop(): Promise<void> {
     const id = this.#state.selectedId;
     const request = id ? this.#state.active[id] : undefined;
-    if (!request?.requestId) return;
-    const result = await this.#call('chat.abort', { requestId: request.requestId });
+    if (!id || !request) return;
+    if (!request.requestId) {
+      this.#abortWanted.add(id);
+      return;
+    }
+    await this.#abort(request.requestId);
+  }
+
+  async #abort(requestId: string): Promise<void> {
+    const result = await this.#call('chat.abort', { requestId });
     if (!result.ok && result.error.code !== 'NOT_FOUND') this.#set({ chatError: describeError(result.error) });
+  }
+
+  /** Sends the Stop that was pressed before the request id was known. */
+  #abortIfWanted(conversationId: string, requestId: string): void {
+    if (this.#abortWanted.delete(conversationId)) void this.#abort(requestId);
   }
 
   #userMessage(id: string, conversationId: string, content: string): Message {
@@ -499,6 +526,7 @@ export class AppStore {
     this.#localEpoch++;
 
     if (!result.ok) {
+      this.#abortWanted.delete(conversationId);
       this.#set((s) => {
         const active = { ...s.active };
         if (active[conversationId]?.assistantMessageId === tempAssistant) delete active[conversationId];
@@ -532,6 +560,8 @@ export class AppStore {
       }
       return { active, detail: { ...s.detail, messages } };
     });
+    if (!early) this.#abortIfWanted(conversationId, started.requestId);
+    else this.#abortWanted.delete(conversationId);
     this.#afterPendingChat(conversationId, false);
     return true;
   }
@@ -559,6 +589,7 @@ export class AppStore {
           }));
         }
         this.#frame ||= requestAnimationFrame(this.#flush);
+        if (!this.#pendingChats.get(event.conversationId)) this.#abortIfWanted(event.conversationId, event.requestId);
         return;
       }
       case 'chat.done':
