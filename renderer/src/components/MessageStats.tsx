@@ -1,9 +1,13 @@
 import type { ReplyStats } from '@shared/contract';
-import { formatInt, formatMs, formatRate } from '../lib/format';
+import { formatInt, formatMs, formatRate, modelLabel } from '../lib/format';
+import { useAppState } from '../state/context';
 import { QuantBadge } from './ModelPicker';
 
 /** The small, muted line under every assistant reply. */
 export function MessageStats({ stats }: { stats: ReplyStats }) {
+  // The same name as in the model picker when the file is still there.
+  const model = useAppState((s) => s.models?.find((m) => m.path === stats.modelPath));
+  const name = model ? modelLabel(model) : stats.modelName;
   const seconds = Math.max(0, stats.endedAt - stats.startedAt) / 1000;
   const detail = [
     `Prompt: ${formatInt(stats.promptTokens)} tokens (${formatInt(stats.prefillTokens)} evaluated at ${formatRate(stats.prefillTokensPerSecond)})`,
@@ -14,7 +18,7 @@ export function MessageStats({ stats }: { stats: ReplyStats }) {
   ].join('\n');
   return (
     <div className="msg-stats" data-testid="message-stats" title={detail}>
-      <span className="msg-stats__model">{stats.modelName}</span>
+      <span className="msg-stats__model">{name}</span>
       <QuantBadge quantization={stats.quantization} />
       <span className="msg-stats__sep" aria-hidden="true" />
       <span>

@@ -157,6 +157,11 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
               {errors.form}
             </p>
           )}
+          {info && (
+            <p className="settings__about" title={`Data: ${info.dataDir}`}>
+              Wattwise {info.version} · {info.transport === 'http' ? 'browser mode' : 'desktop app'} · {info.platform}
+            </p>
+          )}
           <button type="button" className="button button--ghost" onClick={onClose}>
             Cancel
           </button>
@@ -264,7 +269,7 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
               <textarea
                 id={f('defaultSystemPrompt')}
                 className="input textarea"
-                rows={4}
+                rows={3}
                 value={form.defaultSystemPrompt}
                 aria-invalid={errors.defaultSystemPrompt ? true : undefined}
                 onChange={(e) => set('defaultSystemPrompt', e.target.value)}
@@ -291,11 +296,6 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
             </div>
           </section>
 
-          {info && (
-            <p className="settings__about">
-              Wattwise {info.version} · data in <code className="path">{info.dataDir}</code> · {info.platform} · {info.transport === 'http' ? 'browser mode' : 'desktop app'}
-            </p>
-          )}
         </form>
       )}
     </Dialog>
