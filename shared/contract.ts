@@ -89,7 +89,10 @@ export const modelInfoSchema = z.object({
   path: z.string(),
   /** File name, e.g. `stories260K.gguf`. */
   fileName: z.string(),
-  /** Display name: `general.name` from the header, else the file name without extension. */
+  /**
+   * Display name: `general.name` from the header, unless it is missing or just the architecture
+   * ("llama"): then the file name without extension.
+   */
   name: z.string(),
   /** File size in bytes. */
   sizeBytes: z.number().int().nonnegative(),
@@ -387,6 +390,10 @@ export const apiEventSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('conversations.changed'),
+    /**
+     * The conversation that changed; `null` means "anything may have changed: reload the list, the open
+     * conversation and the engine status" (the HTTP bridge emits it after its event stream reconnects).
+     */
     conversationId: id.nullable(),
   }),
 ]);

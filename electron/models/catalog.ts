@@ -330,8 +330,9 @@ export async function readModelInfo(filePath: string): Promise<ModelInfo> {
     const metadata = fileInfo.metadata;
     const general = metadata?.general;
     const generalName = typeof general?.name === 'string' ? general.name.trim() : '';
-    if (generalName !== '') info.name = generalName;
     info.architecture = typeof general?.architecture === 'string' ? general.architecture : null;
+    // Converters often write just the architecture ("llama") as the name: the file name says more then.
+    if (generalName !== '' && generalName.toLowerCase() !== info.architecture?.toLowerCase()) info.name = generalName;
     const trainContext = fileInfo.architectureMetadata?.context_length;
     info.trainContextSize = typeof trainContext === 'number' && Number.isSafeInteger(trainContext) && trainContext >= 0 ? trainContext : null;
     const template = metadata?.tokenizer?.chat_template;

@@ -25,7 +25,7 @@ const random = testModel('llama-2-tiny-random.gguf');
 
 describe('readModelInfo on the kit models', () => {
   const cases = [
-    { path: stories, quantization: 'F32', trainContextSize: 2048 },
+    { path: stories, quantization: 'F32', trainContextSize: 2048, name: 'stories260K' },
     { path: tiny656, quantization: 'Q8_0', trainContextSize: 512, name: 'Raincandy U TinyStories 656K' },
     { path: random, quantization: 'F16', trainContextSize: 4096, name: 'LLaMA v2' },
   ];
@@ -173,7 +173,7 @@ describe('listModels', () => {
     assert.deepEqual(
       models.map((m) => m.fileName),
       // names: "big-00001-of-00002", "broken", "half-00001-of-00002", "llama" (stories260K's general.name), "LLaMA v2", "Raincandy U..."
-      ['big-00001-of-00002.gguf', 'broken.GGUF', 'half-00001-of-00002.gguf', 'stories260K.gguf', 'linked.gguf', 'TinyStories-656K-Q8_0.gguf'],
+      ['big-00001-of-00002.gguf', 'broken.GGUF', 'half-00001-of-00002.gguf', 'linked.gguf', 'TinyStories-656K-Q8_0.gguf', 'stories260K.gguf'],
     );
     assert.equal(byFileName(models, 'half-00001-of-00002.gguf').problem, 'missing part 2 of 2 (half-00002-of-00002.gguf)');
     const byFile = new Map(models.map((m) => [m.fileName, m]));

@@ -1,5 +1,4 @@
 import { useState } from 'react';
-import { modelLabel } from '../lib/format';
 import { useAppState, useAppStore } from '../state/context';
 import { effectiveModel } from '../state/store';
 import { BoltMark, IconChevronRight, IconFolder, IconRefresh } from './Icons';
@@ -40,7 +39,7 @@ export function EmptyChat({ systemPrompt, onExample }: EmptyChatProps) {
       <p className="welcome__subtitle">
         {model ? (
           <>
-            Chatting with <strong>{modelLabel(model)}</strong>, running on this computer. Nothing you write leaves it.
+            Chatting with <strong>{model.name}</strong>, running on this computer. Nothing you write leaves it.
           </>
         ) : (
           'Private, offline AI. Everything runs on this computer.'

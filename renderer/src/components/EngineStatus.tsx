@@ -1,6 +1,6 @@
 import type { ApiError, EngineStatus as Status, ModelInfo } from '@shared/contract';
 import { describeError } from '../api/errors';
-import { baseName, modelLabel } from '../lib/format';
+import { baseName } from '../lib/format';
 import { useAppState } from '../state/context';
 import { IconAlert } from './Icons';
 import { effectiveModel } from '../state/store';
@@ -21,7 +21,7 @@ export function engineLine(
   const name = (path: string | null) => {
     if (!path) return null;
     const model = models?.find((m) => m.path === path);
-    return model ? modelLabel(model) : baseName(path);
+    return model ? model.name : baseName(path);
   };
   // The loaded model is named only when it is not the one shown in the model picker.
   const loadedOther = status?.modelPath && status.modelPath !== selectedPath ? ` · ${name(status.modelPath)}` : '';

@@ -1,5 +1,5 @@
 import type { ReplyStats } from '@shared/contract';
-import { formatInt, formatMs, formatRate, modelLabel } from '../lib/format';
+import { formatInt, formatMs, formatRate } from '../lib/format';
 import { useAppState } from '../state/context';
 import { QuantBadge } from './ModelPicker';
 
@@ -7,7 +7,7 @@ import { QuantBadge } from './ModelPicker';
 export function MessageStats({ stats }: { stats: ReplyStats }) {
   // The same name as in the model picker when the file is still there.
   const model = useAppState((s) => s.models?.find((m) => m.path === stats.modelPath));
-  const name = model ? modelLabel(model) : stats.modelName;
+  const name = model ? model.name : stats.modelName;
   const seconds = Math.max(0, stats.endedAt - stats.startedAt) / 1000;
   const detail = [
     `Prompt: ${formatInt(stats.promptTokens)} tokens (${formatInt(stats.prefillTokens)} evaluated at ${formatRate(stats.prefillTokensPerSecond)})`,

@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
 import type { ModelInfo } from '@shared/contract';
 import { describeError } from '../api/errors';
-import { formatBytes, formatParams, modelLabel } from '../lib/format';
+import { formatBytes, formatParams } from '../lib/format';
 import { useAppState, useAppStore } from '../state/context';
 import { effectiveModel } from '../state/store';
 import { IconCheck, IconChevronDown, IconCpu, IconFolder, IconRefresh } from './Icons';
@@ -118,7 +118,7 @@ export function ModelPicker() {
         aria-haspopup="listbox"
         aria-expanded={open}
         aria-controls={open ? listId : undefined}
-        aria-label={current ? `Model: ${modelLabel(current)}. Change model` : 'Choose a model'}
+        aria-label={current ? `Model: ${current.name}. Change model` : 'Choose a model'}
         onClick={() => setOpen((o) => !o)}
         onKeyDown={(e) => {
           if ((e.key === 'ArrowDown' || e.key === 'ArrowUp') && !open) {
@@ -128,7 +128,7 @@ export function ModelPicker() {
         }}
       >
         <IconCpu size={15} className="model-picker__icon" />
-        <span className="model-picker__name">{current ? modelLabel(current) : models === null ? 'Loading models…' : 'Choose a model'}</span>
+        <span className="model-picker__name">{current ? current.name : models === null ? 'Loading models…' : 'Choose a model'}</span>
         {current && <QuantBadge quantization={current.quantization} />}
         <IconChevronDown size={14} className="model-picker__chevron" />
       </button>
@@ -175,7 +175,7 @@ export function ModelPicker() {
                     }}
                   >
                     <div className="model-option__line">
-                      <span className="model-option__name">{modelLabel(model)}</span>
+                      <span className="model-option__name">{model.name}</span>
                       <QuantBadge quantization={model.quantization} />
                       {selected && <IconCheck size={15} className="model-option__check" />}
                     </div>

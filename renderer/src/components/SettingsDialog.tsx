@@ -1,7 +1,7 @@
 import { useEffect, useId, useState, type ReactNode } from 'react';
 import { settingsSchema, type Settings, type Theme } from '@shared/contract';
 import { describeError } from '../api/errors';
-import { baseName, modelLabel } from '../lib/format';
+import { baseName } from '../lib/format';
 import { useAppState, useAppStore } from '../state/context';
 import { effectiveModel } from '../state/store';
 import { Dialog } from './Dialog';
@@ -107,9 +107,9 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
 
   const calibration = model ? calibrations?.find((c) => c.modelPath === model.path) : undefined;
   const autoLabel = calibration
-    ? `Auto (measured: ${calibration.bestThreads} for ${model ? modelLabel(model) : baseName(calibration.modelPath)})`
+    ? `Auto (measured: ${calibration.bestThreads} for ${model ? model.name : baseName(calibration.modelPath)})`
     : model
-      ? `Auto (measured the first time ${modelLabel(model)} loads)`
+      ? `Auto (measured the first time ${model.name} loads)`
       : 'Auto (measured for each model)';
 
   const save = async () => {

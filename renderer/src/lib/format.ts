@@ -93,12 +93,3 @@ export function splitSnippet(snippet: string): { text: string; match: boolean }[
   return parts;
 }
 
-/**
- * The name to show for a model. Some GGUF files carry only the architecture as `general.name`
- * ("llama"), which says nothing: then the file name is clearer.
- */
-export function modelLabel(model: { name: string; fileName: string; architecture: string | null }): string {
-  const name = model.name.trim();
-  const generic = !name || (model.architecture !== null && name.toLowerCase() === model.architecture.toLowerCase());
-  return generic ? model.fileName.replace(/\.gguf$/i, '') : name;
-}
