@@ -83,10 +83,19 @@ describe('chat in the browser mode', () => {
     assert.match(await item.innerText(), /Once upon a time/);
   });
 
+  test('Eject unloads the model; the next reply loads it again', async () => {
+    await page.getByTestId('model-picker').click();
+    await page.getByTestId('eject').click();
+    await page.locator('[data-testid="engine-status"][data-state="idle"]').waitFor();
+    assert.match(await page.getByTestId('engine-status').innerText(), /No model loaded/);
+    assert.equal(((await apiCall(server, 'engine.status', {})) as { modelPath: string | null }).modelPath, null);
+  });
+
   test('a follow-up with markdown, then a screenshot mid-conversation', async () => {
     await page.getByTestId('composer').fill('Tell me about the little bird');
     await page.getByTestId('send').click();
     await assistantMessages().nth(1).and(page.locator('[data-status="complete"]')).waitFor({ timeout: 60_000 });
+    await page.locator('[data-testid="engine-status"][data-state="ready"]').waitFor();
     await screenshot(page, 'chat-mid-conversation');
   });
 

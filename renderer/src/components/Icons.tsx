@@ -78,6 +78,13 @@ export const IconCheck = (p: IconProps) => (
     <path d="M20 6 9 17l-5-5" />
   </Svg>
 );
+export const IconEject = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="M12 4 4 14h16z" />
+    <path d="M4 19h16" />
+  </Svg>
+);
+
 export const IconRefresh = (p: IconProps) => (
   <Svg {...p}>
     <path d="M21 12a9 9 0 0 1-15.5 6.2L3 16" />

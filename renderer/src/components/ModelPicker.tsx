@@ -4,7 +4,7 @@ import { describeError } from '../api/errors';
 import { formatBytes, formatParams } from '../lib/format';
 import { useAppState, useAppStore } from '../state/context';
 import { effectiveModel } from '../state/store';
-import { IconCheck, IconChevronDown, IconCpu, IconFolder, IconRefresh } from './Icons';
+import { IconCheck, IconChevronDown, IconCpu, IconEject, IconFolder, IconRefresh } from './Icons';
 
 export function QuantBadge({ quantization }: { quantization: string | null }) {
   if (!quantization) return null;
@@ -37,6 +37,9 @@ export function ModelPicker() {
   const modelsError = useAppState((s) => s.modelsError);
   const modelsLoading = useAppState((s) => s.modelsLoading);
   const modelsDir = useAppState((s) => s.info?.modelsDir);
+  const engine = useAppState((s) => s.engine);
+  const active = useAppState((s) => s.active);
+  const canEject = engine?.modelPath != null && (engine.state === 'ready' || engine.state === 'error') && Object.keys(active).length === 0;
   const current = effectiveModel({ models, settings });
   const [open, setOpen] = useState(false);
   const [focusIndex, setFocusIndex] = useState(0);
@@ -205,6 +208,18 @@ export function ModelPicker() {
                 <bdi>{modelsDir ?? '—'}</bdi>
               </span>
             </span>
+            {canEject && (
+              <button
+                type="button"
+                className="button button--ghost button--small"
+                data-testid="eject"
+                title="Unload the model from memory; the next reply loads it again"
+                onClick={() => void store.ejectModel()}
+              >
+                <IconEject size={13} />
+                Eject
+              </button>
+            )}
             <button type="button" className="button button--ghost button--small" onClick={() => void store.refreshModels()} disabled={modelsLoading}>
               <IconRefresh size={13} className={modelsLoading ? 'spin' : undefined} />
               Refresh

@@ -222,6 +222,12 @@ export class AppStore {
     }
   }
 
+  /** Unloads the model from memory (LM Studio's "Eject"); the next reply loads it again. */
+  async ejectModel(): Promise<void> {
+    const r = await this.#call('engine.unload', {});
+    if (r.ok) this.#set({ engine: r.value });
+  }
+
   async saveSettings(patch: ApiInput<'settings.update'>): Promise<ApiResult<Settings>> {
     const before = this.#state.settings;
     const result = await this.#call('settings.update', patch);
