@@ -98,7 +98,7 @@ describe('LlamaEngine (real models, CPU)', () => {
     assert.equal(s.contextSize, 512);
     assert.equal(s.modelPath, stories);
     assert.equal(s.quantization, 'F32');
-    assert.equal(s.modelName, 'llama');
+    assert.equal(s.modelName, 'stories260K');
 
     const status = engineStatusSchema.parse(engine.status());
     assert.equal(status.state, 'ready');
