@@ -1,0 +1,97 @@
+/**
+ * The CLI exactly as the README gives it (`npm run -s wattwise -- ...`), with the kit's models and a temp
+ * data folder: chat --json, the error paths, models and history.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot, testModel } from '../helpers/models.js';
+import { tempDir } from '../helpers/runtime.js';
+
+function wattwise(...args: string[]) {
+  const r = spawnSync('npm', ['run', '-s', 'wattwise', '--', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('CLI', () => {
+  const tmp = tempDir('wattwise-cli-');
+  const dataDir = join(tmp.dir, 'data');
+  const stories = testModel('stories260K.gguf');
+  after(() => tmp.cleanup());
+
+  test('chat --json prints one JSON object with the reply and its stats, and stores the conversation', () => {
+    const r = wattwise('chat', '--model', stories, '--prompt', 'Once upon a time', '--max-tokens', '24', '--threads', '1', '--data-dir', dataDir, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 1, `stdout is one JSON line: ${r.stdout}`);
+    const out = JSON.parse(lines[0]!);
+    assert.ok(out.conversationId && out.messageId);
+    assert.ok(out.reply.length > 0);
+    assert.deepEqual(
+      { path: out.model.path, name: out.model.name, architecture: out.model.architecture, quantization: out.model.quantization },
+      { path: stories, name: 'stories260K', architecture: 'llama', quantization: 'F32' },
+    );
+    assert.equal(out.model.sizeBytes, 1_185_376);
+    assert.ok(out.promptTokens > 0);
+    assert.ok(out.completionTokens > 0 && out.completionTokens <= 24);
+    assert.ok(out.ttftMs > 0);
+    assert.ok(out.decodeTokensPerSecond > 0);
+    assert.equal(out.threads, 1);
+
+    const h = wattwise('history', '--data-dir', dataDir, '--json');
+    assert.equal(h.status, 0, h.stderr);
+    const { conversations } = JSON.parse(h.stdout);
+    const c = conversations.find((x: { id: string }) => x.id === out.conversationId);
+    assert.ok(c, 'the conversation is stored');
+    assert.equal(c.messageCount, 2);
+    assert.equal(c.completionTokens, out.completionTokens);
+    const table = wattwise('history', '--data-dir', dataDir);
+    assert.match(table.stdout, /Once upon a time/);
+  });
+
+  test('chat without --json streams the reply to stdout', () => {
+    const r = wattwise('chat', '--model', stories, '--prompt', 'Once upon a time', '--max-tokens', '16', '--threads', '1', '--data-dir', dataDir);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stdout.trim().length > 0);
+    assert.match(r.stderr, /completion tokens/);
+  });
+
+  test('a bad model path or file exits non-zero with one line on stderr', () => {
+    const notGguf = join(tmp.dir, 'notes.gguf');
+    writeFileSync(notGguf, 'plain text');
+    for (const [model, pattern] of [
+      [join(tmp.dir, 'missing.gguf'), /not found/],
+      [notGguf, /not a GGUF/],
+    ] as const) {
+      const r = wattwise('chat', '--model', model, '--prompt', 'hi', '--data-dir', dataDir, '--json');
+      assert.equal(r.status, 1);
+      assert.equal(r.stdout, '');
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, pattern);
+    }
+    const usage = wattwise('chat', '--prompt', 'hi');
+    assert.equal(usage.status, 2);
+    assert.match(usage.stderr, /--model/);
+  });
+
+  test('models --json lists usable and unusable files with the reason', () => {
+    const dir = join(tmp.dir, 'models');
+    mkdirSync(dir);
+    symlinkSync(stories, join(dir, 'stories260K.gguf'));
+    writeFileSync(join(dir, 'empty.gguf'), '');
+    const r = wattwise('models', '--models-dir', dir, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const { modelsDir, models } = JSON.parse(r.stdout);
+    assert.equal(modelsDir, dir);
+    const byFile = new Map(models.map((m: { fileName: string }) => [m.fileName, m]));
+    assert.equal((byFile.get('stories260K.gguf') as { usable: boolean }).usable, true);
+    const empty = byFile.get('empty.gguf') as { usable: boolean; problem: string };
+    assert.equal(empty.usable, false);
+    assert.match(empty.problem, /empty/);
+    const table = wattwise('models', '--models-dir', dir);
+    assert.match(table.stdout, /unusable: .*empty/);
+  });
+});
