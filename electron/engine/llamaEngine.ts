@@ -49,6 +49,7 @@ import {
   type GenerateResult,
   type StopReason,
 } from './types.js';
+import { EngineStatusTracker } from './engineStatus.js';
 
 /** llama.cpp log levels, most to least severe after `disabled` (node-llama-cpp's `LlamaLogLevel` values). */
 export type EngineLogLevel = 'disabled' | 'fatal' | 'error' | 'warn' | 'info' | 'log' | 'debug';
@@ -281,8 +282,7 @@ function installTokenizerGuard(model: LlamaModel, guard: TokenizerGuard): boolea
  * node-llama-cpp's {@link ChatEngine}. Create with {@link LlamaEngine.create}; call {@link dispose} when done.
  */
 export class LlamaEngine implements ChatEngine {
-  private readonly listeners = new Set<(status: EngineStatus) => void>();
-  private statusValue: EngineStatus = { state: 'idle', modelPath: null, loadProgress: null, threads: null, error: null };
+  private readonly tracker = new EngineStatusTracker();
   private queue: Promise<unknown> = Promise.resolve();
   private current: LoadedModel | null = null;
   private readonly pending = new Set<PendingGeneration>();
@@ -324,27 +324,18 @@ export class LlamaEngine implements ChatEngine {
 
   /** {@inheritDoc ChatEngine.status} */
   status(): EngineStatus {
-    return { ...this.statusValue, error: this.statusValue.error ? { ...this.statusValue.error } : null };
+    return this.tracker.get();
   }
 
   /** {@inheritDoc ChatEngine.onStatus} */
   onStatus(listener: (status: EngineStatus) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.tracker.subscribe(listener);
   }
 
   private setStatus(patch: Partial<EngineStatus>): void {
-    const next: EngineStatus = { ...this.statusValue, ...patch };
-    if (JSON.stringify(next) === JSON.stringify(this.statusValue)) return;
-    this.statusValue = next;
-    for (const listener of this.listeners) {
-      try {
-        listener(this.status());
-      } catch {
-        // A listener's failure is its own business.
-      }
-    }
+    this.tracker.set(patch);
   }
+
 
   private setReady(): void {
     const loaded = this.current;
@@ -464,7 +455,7 @@ export class LlamaEngine implements ChatEngine {
       await this.llama.dispose().catch(() => undefined);
       this.setStatus({ state: 'idle', modelPath: null, loadProgress: null, threads: null, error: null });
     });
-    this.listeners.clear();
+    this.tracker.clear();
   }
 
   // -------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { EngineStatus, ReplyStats } from '../../shared/contract.js';
 import { EngineError, type ChatEngine, type ChatTurn, type GenerateRequest, type GenerateResult, type StopReason } from './types.js';
+import { EngineStatusTracker } from './engineStatus.js';
 
 /** Options of {@link ScriptedEngine}. */
 export interface ScriptedEngineOptions {
@@ -55,8 +56,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** A scripted {@link ChatEngine}. */
 export class ScriptedEngine implements ChatEngine {
-  private readonly listeners = new Set<(status: EngineStatus) => void>();
-  private statusValue: EngineStatus = { state: 'idle', modelPath: null, loadProgress: null, threads: null, error: null };
+  private readonly tracker = new EngineStatusTracker();
   private queue: Promise<unknown> = Promise.resolve();
   private loadedPath: string | null = null;
   private replyIndex = 0;
@@ -67,27 +67,18 @@ export class ScriptedEngine implements ChatEngine {
 
   /** {@inheritDoc ChatEngine.status} */
   status(): EngineStatus {
-    return { ...this.statusValue, error: this.statusValue.error ? { ...this.statusValue.error } : null };
+    return this.tracker.get();
   }
 
   /** {@inheritDoc ChatEngine.onStatus} */
   onStatus(listener: (status: EngineStatus) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.tracker.subscribe(listener);
   }
 
   private setStatus(patch: Partial<EngineStatus>): void {
-    const next = { ...this.statusValue, ...patch };
-    if (JSON.stringify(next) === JSON.stringify(this.statusValue)) return;
-    this.statusValue = next;
-    for (const listener of this.listeners) {
-      try {
-        listener(this.status());
-      } catch {
-        // ignored
-      }
-    }
+    this.tracker.set(patch);
   }
+
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
     const run = this.queue.then(task, task);
@@ -196,7 +187,7 @@ export class ScriptedEngine implements ChatEngine {
         return { text, stopReason, stats };
       } finally {
         this.inFlight.delete(controller);
-        if (this.loadedPath != null && this.statusValue.state === 'generating') this.setStatus({ state: 'ready' });
+        if (this.loadedPath != null && this.tracker.get().state === 'generating') this.setStatus({ state: 'ready' });
       }
     });
   }
@@ -218,6 +209,6 @@ export class ScriptedEngine implements ChatEngine {
       this.loadedPath = null;
       this.setStatus({ state: 'idle', modelPath: null, loadProgress: null, threads: null, error: null });
     });
-    this.listeners.clear();
+    this.tracker.clear();
   }
 }
