@@ -164,6 +164,174 @@ export const roleSchema = z.enum(['system', 'user', 'assistant']);
 /** Who wrote a message. */
 export type Role = z.infer<typeof roleSchema>;
 
+
+// ---------------------------------------------------------------------------------------------
+// Energy
+// ---------------------------------------------------------------------------------------------
+
+/** Kinds of power source (see electron/telemetry/types.ts). */
+export const powerSourceKindSchema = z.enum(['linux-battery', 'rapl', 'nvidia', 'macos-battery', 'windows-battery', 'estimate']);
+/** What a source's readings cover: the whole machine, the CPU package, one GPU, or a model of this process. */
+export const powerScopeSchema = z.enum(['system', 'cpu-package', 'gpu', 'process-estimate']);
+/** ok / no permission / not present / unavailable now (e.g. battery charging) / error. */
+export const powerSourceStateSchema = z.enum(['ok', 'no-permission', 'not-present', 'unavailable', 'error']);
+
+/** One power source as the app found it. */
+export const powerSourceInfoSchema = z.object({
+  id: z.string(),
+  kind: powerSourceKindSchema,
+  /** "battery sensor", "RAPL package", "GPU (NVML)", "estimated". */
+  label: z.string(),
+  scope: powerScopeSchema,
+  state: powerSourceStateSchema,
+  /** Why it is not ok, in one line. */
+  detail: z.string().nullable(),
+  /** For `no-permission`: a one-line fix the user can apply. */
+  fix: z.string().nullable(),
+  /** Last reading in W, if any. */
+  powerW: z.number().nonnegative().nullable(),
+});
+/** One power source as the app found it. */
+export type PowerSourceInfo = z.infer<typeof powerSourceInfoSchema>;
+
+/** Battery facts. */
+export const batteryStateSchema = z.object({
+  /** Charge 0..100. */
+  percent: z.number().min(0).max(100),
+  onAc: z.boolean(),
+  /** Energy left in Wh. */
+  energyWh: z.number().nonnegative().nullable(),
+  /** Energy when full in Wh. */
+  capacityWh: z.number().nonnegative().nullable(),
+  status: z.enum(['charging', 'discharging', 'full', 'not-charging', 'unknown']),
+});
+/** Battery facts. */
+export type BatteryStateInfo = z.infer<typeof batteryStateSchema>;
+
+/**
+ * How a reply's energy was attributed:
+ * - `system-minus-baseline`: ∫ (P_system − P_idle) dt, P_idle measured just before the reply (battery sensors),
+ * - `package-cpu-share`: package energy × this process's share of CPU time (RAPL),
+ * - `gpu-whole`: GPU energy counted whole (the reply was the only GPU work),
+ * - `estimate`: the CPU model (idle W + active W per busy core × CPU-time share); never a measurement.
+ */
+export const energyMethodSchema = z.enum(['system-minus-baseline', 'package-cpu-share', 'gpu-whole', 'estimate']);
+
+/** The energy of one reply, over its window (prefill + decode). */
+export const replyEnergySchema = z.object({
+  /** Energy attributed to the reply, in J. */
+  energyJ: z.number().nonnegative(),
+  /** `energyJ` ÷ completion tokens (0 when no token), in J/token. */
+  energyJPerToken: z.number().nonnegative(),
+  /** Average attributed power over the window, in W. */
+  avgPowerW: z.number().nonnegative(),
+  /** Highest attributed power sample in the window, in W. */
+  peakPowerW: z.number().nonnegative(),
+  /** Idle baseline subtracted (system sources) or used by the estimate, in W. */
+  baselinePowerW: z.number().nonnegative(),
+  sourceId: z.string(),
+  /** What the user sees: "battery sensor", "RAPL package", "GPU (NVML)", "estimated". */
+  sourceLabel: z.string(),
+  /** False when the figure is an estimate. */
+  measured: z.boolean(),
+  method: energyMethodSchema,
+  /** Why a measured source was not used (e.g. "battery sensor vanished mid-reply"), or null. */
+  fallbackReason: z.string().nullable(),
+  /** Power samples that fell inside the window. */
+  sampleCount: z.number().int().nonnegative(),
+});
+/** The energy of one reply. */
+export type ReplyEnergy = z.infer<typeof replyEnergySchema>;
+
+/** One power sample, pushed live (≈1 Hz while generating, ≤ 0.2 Hz when idle) and stored downsampled. */
+export const powerSampleSchema = z.object({
+  at: epochMs,
+  /** Power in W: whole-system, package or GPU reading, or the estimate (see `measured`). */
+  powerW: z.number().nonnegative(),
+  sourceId: z.string(),
+  sourceLabel: z.string(),
+  measured: z.boolean(),
+});
+/** One power sample. */
+export type PowerSample = z.infer<typeof powerSampleSchema>;
+
+/** The reply in progress, as the live gauges show it. */
+export const liveReplyEnergySchema = z.object({
+  requestId: z.string(),
+  conversationId: z.string(),
+  /** Energy attributed so far, in J. */
+  energyJ: z.number().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  /** Energy so far ÷ tokens so far; null before the first token. */
+  energyJPerToken: z.number().nonnegative().nullable(),
+  measured: z.boolean(),
+});
+
+/** What the gauges need at once: sources, the active one, the battery and the recent trace. */
+export const energyStatusSchema = z.object({
+  sources: z.array(powerSourceInfoSchema),
+  /** The source the sampler uses now. */
+  activeSourceId: z.string(),
+  activeSourceLabel: z.string(),
+  measured: z.boolean(),
+  battery: batteryStateSchema.nullable(),
+  /** Minutes to empty at the current draw (null on AC or unknown). */
+  timeToEmptyMinutes: z.number().nonnegative().nullable(),
+  /** Current sampling interval, in ms. */
+  sampleIntervalMs: z.number().int().positive(),
+  /** The last ≈2 minutes of samples, oldest first (sparkline). */
+  recent: z.array(powerSampleSchema),
+  /** The reply being generated, if any. */
+  reply: liveReplyEnergySchema.nullable(),
+});
+/** What the gauges need. */
+export type EnergyStatus = z.infer<typeof energyStatusSchema>;
+
+/** Energy totals of one conversation (Energy view). */
+export const conversationEnergySchema = z.object({
+  conversationId: id,
+  title: z.string(),
+  updatedAt: epochMs,
+  energyJ: z.number().nonnegative(),
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  /** energyJ ÷ completionTokens (0 without tokens). */
+  energyJPerToken: z.number().nonnegative(),
+  /** Model names that answered, most used first. */
+  models: z.array(z.string()),
+  /** True only when every reply's energy was measured. */
+  measured: z.boolean(),
+  replies: z.number().int().nonnegative(),
+});
+/** Energy totals of one conversation. */
+export type ConversationEnergy = z.infer<typeof conversationEnergySchema>;
+
+/** Energy per day and model (local calendar days). */
+export const dailyEnergySchema = z.object({
+  /** `YYYY-MM-DD` in local time. */
+  day: z.string(),
+  models: z.array(z.object({ modelName: z.string(), energyJ: z.number().nonnegative(), completionTokens: z.number().int().nonnegative() })),
+});
+/** Energy per day and model. */
+export type DailyEnergy = z.infer<typeof dailyEnergySchema>;
+
+/** A conversation's power trace and its replies' windows (Energy view chart). */
+export const energyTraceSchema = z.object({
+  conversationId: id,
+  samples: z.array(powerSampleSchema),
+  replies: z.array(
+    z.object({
+      messageId: id,
+      startedAt: epochMs,
+      endedAt: epochMs,
+      energyJ: z.number().nonnegative(),
+      modelName: z.string(),
+    }),
+  ),
+});
+/** A conversation's power trace. */
+export type EnergyTrace = z.infer<typeof energyTraceSchema>;
+
 /** One message of a conversation. */
 export const messageSchema = z.object({
   id,
@@ -176,6 +344,8 @@ export const messageSchema = z.object({
   stats: replyStatsSchema.nullable(),
   /** Why generation failed (status `error`). */
   error: z.string().nullable(),
+  /** Energy of the reply (assistant messages with stats). */
+  energy: replyEnergySchema.nullable(),
 });
 /** One message of a conversation. */
 export type Message = z.infer<typeof messageSchema>;
@@ -193,6 +363,8 @@ export const conversationSummarySchema = z.object({
   messageCount: z.number().int().nonnegative(),
   promptTokens: z.number().int().nonnegative(),
   completionTokens: z.number().int().nonnegative(),
+  /** Energy of all replies, in J. */
+  energyJ: z.number().nonnegative(),
   /** When listed by a search: a short excerpt around the match, with the match in `[` `]`. */
   snippet: z.string().nullable(),
 });
@@ -345,6 +517,20 @@ export const apiContract = {
   'settings.get': { input: empty, output: settingsSchema },
   'settings.update': { input: settingsSchema.partial().strict(), output: settingsSchema },
   'threads.calibrations': { input: empty, output: z.array(threadCalibrationSchema) },
+  /** Power sources, battery, the recent power trace and the reply in progress (live gauges). */
+  'energy.status': { input: empty, output: energyStatusSchema },
+  /** Energy view: per-conversation totals (newest first) and per-day energy by model for the last `days`. */
+  'energy.summary': {
+    input: z.object({ days: z.number().int().min(1).max(366).optional() }).strict(),
+    output: z.object({ conversations: z.array(conversationEnergySchema), days: z.array(dailyEnergySchema) }),
+  },
+  /** Energy view: the stored (downsampled) power trace of one conversation. */
+  'energy.trace': { input: z.object({ conversationId: id }).strict(), output: energyTraceSchema },
+  /** CSV export of messages (with stats and energy) or power samples, of one conversation or of all. */
+  'energy.exportCsv': {
+    input: z.object({ kind: z.enum(['messages', 'samples']), conversationId: id.optional() }).strict(),
+    output: z.object({ fileName: z.string(), csv: z.string() }),
+  },
 } as const;
 
 /** Every method name. */
@@ -387,6 +573,15 @@ export const apiEventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('engine.status'),
     status: engineStatusSchema,
+  }),
+  z.object({
+    type: z.literal('power.sample'),
+    sample: powerSampleSchema,
+    battery: batteryStateSchema.nullable(),
+    /** Minutes to empty at the current draw (null on AC or unknown). */
+    timeToEmptyMinutes: z.number().nonnegative().nullable(),
+    /** The reply in progress, if any. */
+    reply: liveReplyEnergySchema.nullable(),
   }),
   z.object({
     type: z.literal('conversations.changed'),

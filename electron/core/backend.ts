@@ -265,6 +265,10 @@ export class Backend {
       return updated;
     },
     'threads.calibrations': () => this.options.store.listThreadCalibrations(),
+    'energy.status': () => notWiredYet(),
+    'energy.summary': () => notWiredYet(),
+    'energy.trace': () => notWiredYet(),
+    'energy.exportCsv': () => notWiredYet(),
   };
 
   /** Settings with this process's overrides applied. */
@@ -425,9 +429,15 @@ export class Backend {
         createdAt: Date.now(),
         stats: input.stats,
         error: `The reply could not be saved: ${storeError.message}`,
+        energy: null,
       };
     }
   }
+}
+
+/** Energy telemetry is being wired in (issue 3); until then these calls say so. */
+function notWiredYet(): never {
+  throw new ApiFailure({ code: 'INTERNAL', message: 'Energy telemetry is not available yet' });
 }
 
 function fail(code: ApiError['code'], message: string): ApiResult<never> {

@@ -219,6 +219,7 @@ function toMessage(row: MessageRow): Message {
             endedAt: row.ended_at ?? 0,
           },
     error: row.error,
+    energy: null, // energy columns arrive with migration 003
   };
 }
 
@@ -230,6 +231,7 @@ function toSummary(row: SummaryRow): ConversationSummary {
     updatedAt: row.updatedAt,
     systemPrompt: row.systemPrompt,
     modelPath: row.modelPath,
+    energyJ: 0, // energy columns arrive with migration 003
     messageCount: row.messageCount,
     promptTokens: row.promptTokens,
     completionTokens: row.completionTokens,
@@ -538,6 +540,7 @@ export class Store implements CalibrationStore {
       modelPath: input.modelPath,
       messageCount: 0,
       promptTokens: 0,
+      energyJ: 0,
       completionTokens: 0,
       snippet: null,
     };

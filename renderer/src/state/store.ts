@@ -490,7 +490,7 @@ export class AppStore {
   }
 
   #userMessage(id: string, conversationId: string, content: string): Message {
-    return { id, conversationId, role: 'user', content, status: 'complete', createdAt: Date.now(), stats: null, error: null };
+    return { id, conversationId, role: 'user', content, status: 'complete', createdAt: Date.now(), stats: null, error: null, energy: null };
   }
 
   /**
@@ -521,6 +521,7 @@ export class AppStore {
         createdAt: Date.now(),
         stats: null,
         error: null,
+        energy: null,
       };
       return { chatError: null, active, detail: { ...s.detail, messages: [...edit(s.detail.messages, tempUser), placeholder] } };
     });
@@ -618,6 +619,8 @@ export class AppStore {
         }
         return;
       }
+      case 'power.sample':
+        return; // the energy gauges subscribe to these
       default: {
         const unreachable: never = event;
         console.warn('Wattwise: unknown event', unreachable);
