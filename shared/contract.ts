@@ -109,6 +109,14 @@ export const modelInfoSchema = z.object({
   trainContextSize: z.number().int().nonnegative().nullable(),
   /** Whether the GGUF carries its own chat template (`tokenizer.chat_template`). */
   hasChatTemplate: z.boolean(),
+  /**
+   * Model family: the same base model in other sizes or quantizations share it (the power governor
+   * chooses among a family's variants). From `general.basename` + `general.finetune` when present,
+   * else the file name without size and quantization tokens, lower-cased; null when unreadable.
+   */
+  family: z.string().nullable(),
+  /** `general.size_label` (e.g. "1.5B", "8x7B") when present. */
+  sizeLabel: z.string().nullable(),
 });
 /** One `.gguf` file in the models folder. */
 export type ModelInfo = z.infer<typeof modelInfoSchema>;

@@ -289,6 +289,23 @@ export function dominantTensorTypeByBytes(tensors: GgufLayout['tensors'], dataSi
  *
  * Loads node-llama-cpp's native binding (without a compute backend) the first time, for tensor sizes.
  */
+/**
+ * The family key of a model: variants of the same base model (other sizes, other quantizations) share it.
+ * `general.basename` (+ `general.finetune`), as llama.cpp's converter writes them (GGUF naming convention,
+ * ggml docs/gguf.md "GGUF Naming Convention"), else the file name stripped of its size label
+ * (`1.5B`, `260K`, `8x7B`), quantization (`Q4_K_M`, `F16`, `IQ4_XS`...) and split suffix. Lower-cased.
+ */
+export function modelFamily(input: { basename: string | null; finetune: string | null; fileName: string; architecture: string | null }): string {
+  if (input.basename) return [input.basename, input.finetune].filter(Boolean).join('-').toLowerCase();
+  const stem = input.fileName
+    .replace(/\.gguf$/i, '')
+    .replace(/-\d{5}-of-\d{5}$/i, '')
+    .replace(/[-_.](?:I?Q\d(?:_[A-Z0-9]+)*|F16|F32|BF16|MXFP4)(?=$|[-_.])/gi, '')
+    .replace(/[-_.]?\d+(?:\.\d+)?(?:x\d+(?:\.\d+)?)?[KMBT](?=$|[-_.])/gi, '')
+    .replace(/[-_.]+$/, '');
+  return (stem || input.architecture || input.fileName).toLowerCase();
+}
+
 export async function readModelInfo(filePath: string): Promise<ModelInfo> {
   const path = resolve(filePath);
   const fileName = basename(path);
@@ -304,6 +321,8 @@ export async function readModelInfo(filePath: string): Promise<ModelInfo> {
     quantization: null,
     trainContextSize: null,
     hasChatTemplate: false,
+    family: null,
+    sizeLabel: null,
   };
   try {
     const parts = splitModelParts(path);
@@ -337,6 +356,10 @@ export async function readModelInfo(filePath: string): Promise<ModelInfo> {
     info.trainContextSize = typeof trainContext === 'number' && Number.isSafeInteger(trainContext) && trainContext >= 0 ? trainContext : null;
     const template = metadata?.tokenizer?.chat_template;
     info.hasChatTemplate = typeof template === 'string' && template.trim() !== '';
+    const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
+    const g = general as Record<string, unknown> | undefined;
+    info.sizeLabel = text(g?.size_label);
+    info.family = modelFamily({ basename: text(g?.basename), finetune: text(g?.finetune), fileName, architecture: info.architecture });
 
     const insights = await GgufInsights.from(fileInfo);
     info.parameterCount = insights.totalParameters;
