@@ -16,7 +16,7 @@ test('variants of one base model share a family key', () => {
 
 test('readModelInfo fills family and size label', async () => {
   const info = await readModelInfo(testModel('TinyStories-656K-Q8_0.gguf'));
-  assert.equal(info.family, 'tinystories');
+  assert.equal(info.family, 'raincandy-u-tinystories'); // general.basename + general.finetune
   const stories = await readModelInfo(testModel('stories260K.gguf'));
   assert.equal(stories.family, 'stories');
 });
