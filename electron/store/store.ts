@@ -1,5 +1,6 @@
 /**
- * The Wattwise store: conversations, messages, settings and thread calibrations in one SQLite file
+ * The Wattwise store: conversations, messages (with each reply's energy), power traces, settings,
+ * thread calibrations and the power governor's measurements in one SQLite file
  * (better-sqlite3, synchronous). No Electron imports: the Electron shell passes the path of its
  * Electron-ABI build of better-sqlite3 as `nativeBinding`; the CLI, the HTTP server and the tests use
  * better-sqlite3's own.
@@ -17,18 +18,25 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import {
+  replyEnergySchema,
   settingsSchema,
   threadTrialSchema,
   type ConversationDetail,
+  type ConversationEnergy,
   type ConversationSummary,
+  type DailyEnergy,
+  type EnergyTrace,
   type Message,
   type MessageStatus,
+  type PowerSample,
+  type ReplyEnergy,
   type ReplyStats,
   type Role,
   type Settings,
   type ThreadCalibration,
 } from '../../shared/contract.js';
 import type { CalibrationStore } from '../engine/types.js';
+import { exportFileName, localDay, toCsv, type CsvCell } from './csv.js';
 import { assertKnownSchemaVersion, migrate } from './migrations/index.js';
 import { StoreError, toStoreError } from './storeError.js';
 
@@ -123,6 +131,7 @@ interface SummaryRow {
   messageCount: number;
   promptTokens: number;
   completionTokens: number;
+  energyJ: number;
   snippet: string | null;
 }
 
@@ -147,6 +156,17 @@ interface MessageRow {
   context_size: number | null;
   started_at: number | null;
   ended_at: number | null;
+  energy_j: number | null;
+  energy_j_per_token: number | null;
+  avg_power_w: number | null;
+  peak_power_w: number | null;
+  baseline_power_w: number | null;
+  energy_source_id: string | null;
+  energy_source_label: string | null;
+  energy_measured: number | null;
+  energy_method: string | null;
+  energy_fallback_reason: string | null;
+  energy_sample_count: number | null;
 }
 
 interface CalibrationRow {
@@ -192,6 +212,60 @@ function statsParams(stats: ReplyStats | null | undefined): StatsParams {
   };
 }
 
+/** The energy columns of `messages`, as named parameters (all NULL when the message has no energy). */
+interface EnergyParams {
+  energy_j: number | null;
+  energy_j_per_token: number | null;
+  avg_power_w: number | null;
+  peak_power_w: number | null;
+  baseline_power_w: number | null;
+  energy_source_id: string | null;
+  energy_source_label: string | null;
+  energy_measured: number | null;
+  energy_method: string | null;
+  energy_fallback_reason: string | null;
+  energy_sample_count: number | null;
+}
+
+function energyParams(e: ReplyEnergy | null): EnergyParams {
+  return {
+    energy_j: e?.energyJ ?? null,
+    energy_j_per_token: e?.energyJPerToken ?? null,
+    avg_power_w: e?.avgPowerW ?? null,
+    peak_power_w: e?.peakPowerW ?? null,
+    baseline_power_w: e?.baselinePowerW ?? null,
+    energy_source_id: e?.sourceId ?? null,
+    energy_source_label: e?.sourceLabel ?? null,
+    energy_measured: e === null ? null : e.measured ? 1 : 0,
+    energy_method: e?.method ?? null,
+    energy_fallback_reason: e?.fallbackReason ?? null,
+    energy_sample_count: e?.sampleCount ?? null,
+  };
+}
+
+/**
+ * The message's energy from its columns: null when `energy_j` is NULL (no energy recorded, e.g. every
+ * message written before schema version 3) and when the stored columns do not make a valid
+ * {@link ReplyEnergy} (a method this build does not know, a missing field): reading never throws.
+ */
+function toEnergy(row: MessageRow): ReplyEnergy | null {
+  if (row.energy_j === null) return null;
+  const checked = replyEnergySchema.safeParse({
+    energyJ: row.energy_j,
+    energyJPerToken: row.energy_j_per_token,
+    avgPowerW: row.avg_power_w,
+    peakPowerW: row.peak_power_w,
+    baselinePowerW: row.baseline_power_w,
+    sourceId: row.energy_source_id,
+    sourceLabel: row.energy_source_label,
+    measured: row.energy_measured === null ? null : row.energy_measured === 1,
+    method: row.energy_method,
+    fallbackReason: row.energy_fallback_reason,
+    sampleCount: row.energy_sample_count,
+  });
+  return checked.success ? checked.data : null;
+}
+
 function toMessage(row: MessageRow): Message {
   return {
     id: row.id,
@@ -219,7 +293,7 @@ function toMessage(row: MessageRow): Message {
             endedAt: row.ended_at ?? 0,
           },
     error: row.error,
-    energy: null, // energy columns arrive with migration 003
+    energy: toEnergy(row),
   };
 }
 
@@ -231,7 +305,7 @@ function toSummary(row: SummaryRow): ConversationSummary {
     updatedAt: row.updatedAt,
     systemPrompt: row.systemPrompt,
     modelPath: row.modelPath,
-    energyJ: 0, // energy columns arrive with migration 003
+    energyJ: row.energyJ,
     messageCount: row.messageCount,
     promptTokens: row.promptTokens,
     completionTokens: row.completionTokens,
@@ -254,12 +328,138 @@ export interface AddMessageInput {
   error?: string | null;
 }
 
+/**
+ * Which power-governor profile chose the model variant that answered, and why (one line each), as
+ * recorded with a reply by {@link Store.finishMessage} and read back by {@link Store.getMessageGovernor}.
+ */
+export interface GovernorDecision {
+  /** The profile in effect, e.g. "battery-saver". */
+  profile: string;
+  /** Why this variant was chosen, e.g. "Q4_K_M: 0.4 J/token fits the battery target". */
+  reason: string;
+}
+
 /** What {@link Store.finishMessage} takes. */
 export interface FinishMessageInput {
   content: string;
   status: MessageStatus;
   stats: ReplyStats | null;
   error: string | null;
+  /** The reply's energy; omitted or null: none (stored as NULL columns). Validated with `replyEnergySchema`. */
+  energy?: ReplyEnergy | null;
+  /** The governor's decision behind the reply; omitted or null: none. */
+  governor?: GovernorDecision | null;
+}
+
+/**
+ * How one model file has performed on this machine, from the stored replies (for the power
+ * governor). Built by {@link Store.modelPerformance} from assistant messages with stats, status
+ * `complete` or `stopped`, and at least {@link minPerformanceCompletionTokens} completion tokens
+ * (shorter replies time mostly overhead).
+ */
+export interface ModelPerformance {
+  /** The model file (`stats.modelPath`). */
+  modelPath: string;
+  /** Its display name in the most recent of those replies (`stats.modelName`). */
+  modelName: string;
+  /** How many replies qualified. */
+  replies: number;
+  /** Median decode speed, tokens/s. */
+  medianDecodeTokensPerSecond: number;
+  /** Median prefill speed over the replies that evaluated at least one prompt token, tokens/s; null when none did (every prompt came from the KV cache). */
+  medianPrefillTokensPerSecond: number | null;
+  /** Median J/token over the replies with energy; null when none has energy. */
+  medianEnergyJPerToken: number | null;
+  /** Median average power over the replies with energy, in W; null when none has energy. */
+  medianAvgPowerW: number | null;
+  /** Share (0..1) of the replies with energy whose energy was measured rather than estimated; null when none has energy. */
+  measuredShare: number | null;
+  /** The thread count used most (ties: the one used last). */
+  threads: number;
+  /** When the last of those replies ended, ms since the epoch. */
+  lastAt: number;
+}
+
+/**
+ * Replies shorter than this many completion tokens are left out of {@link Store.modelPerformance}:
+ * their timings are mostly prompt and start-up overhead. Source: the threshold set in issue 4 (the
+ * power governor's brief), not a measurement.
+ */
+export const minPerformanceCompletionTokens = 8;
+
+/** What {@link Store.modelLoadCosts} returns. */
+export interface ModelLoadCosts {
+  /** Median load wall time, in ms. */
+  medianLoadMs: number;
+  /** Median load energy over the loads that have one, in J; null when none has. */
+  medianLoadEnergyJ: number | null;
+  /** How many loads the medians are over. */
+  samples: number;
+}
+
+/**
+ * {@link Store.modelLoadCosts} uses at most this many of the most recent loads, so the medians follow
+ * changes of disk, page cache and file (a design choice, not a measurement: 20 loads keep one
+ * outlier from moving the median while staying recent).
+ */
+const modelLoadWindow = 20;
+
+/** What {@link Store.recentUsage} returns. */
+export interface RecentUsage {
+  /** Tokens generated by the replies in the window. */
+  completionTokens: number;
+  /** Prompt tokens of those replies. */
+  promptTokens: number;
+  /** How many replies (assistant messages with stats) ended in the window. */
+  replies: number;
+  /** The span the window's use covers, in hours (at least 1; see {@link Store.recentUsage}). */
+  hours: number;
+  /** `completionTokens` ÷ `hours`. */
+  tokensPerHour: number;
+}
+
+/** One hour, in ms. */
+const hourMs = 3_600_000;
+
+/** The middle value of `values` (mean of the two middle ones for an even count); null for none. */
+function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * `samples` made storable: `at` truncated to a whole ms, samples with a non-finite or negative `at`
+ * or `powerW`, a non-string source or a non-boolean `measured` dropped; then at most one per epoch
+ * second, the latest (ties: the later in the array).
+ */
+function downsample(samples: readonly PowerSample[]): PowerSample[] {
+  const bySecond = new Map<number, PowerSample>();
+  for (const s of samples) {
+    if (typeof s !== 'object' || s === null) continue;
+    const at = typeof s.at === 'number' && Number.isFinite(s.at) ? Math.trunc(s.at) : -1;
+    const ok =
+      at >= 0 &&
+      typeof s.powerW === 'number' &&
+      Number.isFinite(s.powerW) &&
+      s.powerW >= 0 &&
+      typeof s.sourceId === 'string' &&
+      typeof s.sourceLabel === 'string' &&
+      typeof s.measured === 'boolean';
+    if (!ok) continue;
+    const second = Math.floor(at / 1000);
+    const kept = bySecond.get(second);
+    if (kept === undefined || at >= kept.at) {
+      bySecond.set(second, { at, powerW: s.powerW, sourceId: s.sourceId, sourceLabel: s.sourceLabel, measured: s.measured });
+    }
+  }
+  return [...bySecond.values()].sort((a, b) => a.at - b.at);
+}
+
+/** One line describing zod issues: `path: message; ...`. */
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
 }
 
 /** Summary columns of conversation `c`, with the aggregates over its messages. */
@@ -270,12 +470,16 @@ const summaryColumns = `
   (SELECT coalesce(sum(m.prompt_tokens), 0) FROM messages m
     WHERE m.conversation_id = c.id AND m.role = 'assistant') AS promptTokens,
   (SELECT coalesce(sum(m.completion_tokens), 0) FROM messages m
-    WHERE m.conversation_id = c.id AND m.role = 'assistant') AS completionTokens`;
+    WHERE m.conversation_id = c.id AND m.role = 'assistant') AS completionTokens,
+  (SELECT coalesce(sum(m.energy_j), 0) FROM messages m
+    WHERE m.conversation_id = c.id AND m.role = 'assistant') AS energyJ`;
 
 const messageColumns = `id, conversation_id, role, content, status, created_at, error,
   stats_model_path, stats_model_name, stats_quantization, prompt_tokens, prefill_tokens,
   completion_tokens, ttft_ms, prefill_tokens_per_second, decode_tokens_per_second, threads,
-  context_size, started_at, ended_at`;
+  context_size, started_at, ended_at, energy_j, energy_j_per_token, avg_power_w, peak_power_w,
+  baseline_power_w, energy_source_id, energy_source_label, energy_measured, energy_method,
+  energy_fallback_reason, energy_sample_count`;
 
 /** Whether the disk holding `filePath` has less than 8 MiB free (how an I/O error is told to be ENOSPC). */
 function diskAlmostFull(filePath: string): boolean {
@@ -290,6 +494,10 @@ function prepareStatements(db: Database.Database) {
     completion_tokens = @completion_tokens, ttft_ms = @ttft_ms, prefill_tokens_per_second = @prefill_tokens_per_second,
     decode_tokens_per_second = @decode_tokens_per_second, threads = @threads, context_size = @context_size,
     started_at = @started_at, ended_at = @ended_at`;
+  const energySet = `energy_j = @energy_j, energy_j_per_token = @energy_j_per_token, avg_power_w = @avg_power_w,
+    peak_power_w = @peak_power_w, baseline_power_w = @baseline_power_w, energy_source_id = @energy_source_id,
+    energy_source_label = @energy_source_label, energy_measured = @energy_measured, energy_method = @energy_method,
+    energy_fallback_reason = @energy_fallback_reason, energy_sample_count = @energy_sample_count`;
   return {
     insertConversation: db.prepare<[string, string, string, string | null, number, number, number]>(
       `INSERT INTO conversations (id, title, system_prompt, model_path, created_at, updated_at, title_is_auto)
@@ -340,9 +548,16 @@ function prepareStatements(db: Database.Database) {
        RETURNING ${messageColumns}`,
     ),
     updateMessageContent: db.prepare<[string, string]>('UPDATE messages SET content = ? WHERE id = ?'),
-    finishMessage: db.prepare<[StatsParams & { id: string; content: string; status: string; error: string | null }], MessageRow>(
-      `UPDATE messages SET content = @content, status = @status, error = @error, ${statsSet}
+    finishMessage: db.prepare<
+      [StatsParams & EnergyParams & { id: string; content: string; status: string; error: string | null; governor_profile: string | null; governor_reason: string | null }],
+      MessageRow
+    >(
+      `UPDATE messages SET content = @content, status = @status, error = @error, ${statsSet}, ${energySet},
+         governor_profile = @governor_profile, governor_reason = @governor_reason
         WHERE id = @id RETURNING ${messageColumns}`,
+    ),
+    messageGovernor: db.prepare<[string], { governor_profile: string | null; governor_reason: string | null }>(
+      'SELECT governor_profile, governor_reason FROM messages WHERE id = ?',
     ),
     updateUserMessage: db.prepare<[string, string], MessageRow>(
       `UPDATE messages SET content = ? WHERE id = ? AND role = 'user' RETURNING ${messageColumns}`,
@@ -372,6 +587,123 @@ function prepareStatements(db: Database.Database) {
       `SELECT model_path, model_size_bytes, best_threads, trials_json, measured_at
          FROM thread_calibrations WHERE machine_key = ? ORDER BY model_path`,
     ),
+
+    // Energy
+    conversationExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM conversations WHERE id = ?'),
+    messageInConversation: db.prepare<[string, string], { one: number }>(
+      'SELECT 1 AS one FROM messages WHERE id = ? AND conversation_id = ?',
+    ),
+    upsertSample: db.prepare<[{ conversation_id: string; message_id: string | null; at: number; power_w: number; source_id: string; source_label: string; measured: number }]>(
+      `INSERT INTO power_samples (conversation_id, message_id, at, power_w, source_id, source_label, measured)
+       VALUES (@conversation_id, @message_id, @at, @power_w, @source_id, @source_label, @measured)
+       ON CONFLICT (conversation_id, at / 1000) DO UPDATE SET
+         message_id = excluded.message_id, at = excluded.at, power_w = excluded.power_w,
+         source_id = excluded.source_id, source_label = excluded.source_label, measured = excluded.measured
+       WHERE excluded.at >= power_samples.at`,
+    ),
+    energyByConversation: db.prepare<
+      [],
+      { id: string; title: string; updatedAt: number; energyJ: number; promptTokens: number; completionTokens: number; replies: number; withEnergy: number; measuredCount: number }
+    >(
+      `SELECT c.id AS id, c.title AS title, c.updated_at AS updatedAt,
+              coalesce(sum(m.energy_j), 0) AS energyJ,
+              coalesce(sum(m.prompt_tokens), 0) AS promptTokens,
+              coalesce(sum(m.completion_tokens), 0) AS completionTokens,
+              count(*) AS replies,
+              count(m.energy_j) AS withEnergy,
+              coalesce(sum(m.energy_j IS NOT NULL AND m.energy_measured = 1), 0) AS measuredCount
+         FROM conversations c JOIN messages m ON m.conversation_id = c.id AND m.role = 'assistant'
+        GROUP BY c.seq
+        ORDER BY c.updated_at DESC, c.seq DESC`,
+    ),
+    modelsByConversation: db.prepare<[], { conversationId: string; modelName: string }>(
+      `SELECT conversation_id AS conversationId, stats_model_name AS modelName
+         FROM messages
+        WHERE role = 'assistant' AND stats_model_path IS NOT NULL AND coalesce(stats_model_name, '') <> ''
+        GROUP BY conversation_id, stats_model_name
+        ORDER BY conversation_id, count(*) DESC, max(seq) DESC`,
+    ),
+    repliesEndedBetween: db.prepare<
+      [number, number],
+      { endedAt: number; startedAt: number; modelName: string; energyJ: number | null; promptTokens: number; completionTokens: number }
+    >(
+      `SELECT ended_at AS endedAt, coalesce(started_at, ended_at) AS startedAt,
+              CASE WHEN coalesce(stats_model_name, '') = '' THEN stats_model_path ELSE stats_model_name END AS modelName,
+              energy_j AS energyJ, coalesce(prompt_tokens, 0) AS promptTokens, coalesce(completion_tokens, 0) AS completionTokens
+         FROM messages
+        WHERE stats_model_path IS NOT NULL AND role = 'assistant' AND ended_at >= ? AND ended_at < ?
+        ORDER BY ended_at, seq`,
+    ),
+    traceSamples: db.prepare<[string], { at: number; powerW: number; sourceId: string; sourceLabel: string; measured: number }>(
+      `SELECT at, power_w AS powerW, source_id AS sourceId, source_label AS sourceLabel, measured
+         FROM power_samples WHERE conversation_id = ? ORDER BY at, seq`,
+    ),
+    traceReplies: db.prepare<[string], { messageId: string; startedAt: number; endedAt: number; energyJ: number; modelName: string }>(
+      `SELECT id AS messageId, coalesce(started_at, 0) AS startedAt, coalesce(ended_at, 0) AS endedAt,
+              coalesce(energy_j, 0) AS energyJ, coalesce(stats_model_name, '') AS modelName
+         FROM messages
+        WHERE conversation_id = ? AND role = 'assistant' AND stats_model_path IS NOT NULL
+        ORDER BY seq`,
+    ),
+    conversationTitle: db.prepare<[string], { title: string }>('SELECT title FROM conversations WHERE id = ?'),
+    exportMessages: db.prepare<[{ cid: string | null }], MessageRow & { conversation_title: string }>(
+      `SELECT ${messageColumns.split(',').map((c) => `m.${c.trim()}`).join(', ')}, c.title AS conversation_title
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id
+        WHERE @cid IS NULL OR m.conversation_id = @cid
+        ORDER BY c.seq, m.seq`,
+    ),
+    exportSamples: db.prepare<
+      [{ cid: string | null }],
+      { at: number; conversationId: string; messageId: string | null; powerW: number; sourceId: string; sourceLabel: string; measured: number }
+    >(
+      `SELECT p.at AS at, p.conversation_id AS conversationId, p.message_id AS messageId, p.power_w AS powerW,
+              p.source_id AS sourceId, p.source_label AS sourceLabel, p.measured AS measured
+         FROM power_samples p JOIN conversations c ON c.id = p.conversation_id
+        WHERE @cid IS NULL OR p.conversation_id = @cid
+        ORDER BY c.seq, p.at, p.seq`,
+    ),
+
+    // Governor measurements
+    insertModelLoad: db.prepare<[string, number, string, number, number | null, number]>(
+      `INSERT INTO model_loads (model_path, model_size_bytes, machine_key, load_ms, load_energy_j, at) VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    recentModelLoads: db.prepare<[string, string, number], { modelSizeBytes: number; loadMs: number; loadEnergyJ: number | null }>(
+      `SELECT model_size_bytes AS modelSizeBytes, load_ms AS loadMs, load_energy_j AS loadEnergyJ
+         FROM model_loads WHERE machine_key = ? AND model_path = ?
+        ORDER BY at DESC, seq DESC LIMIT ?`,
+    ),
+    getMachineFact: db.prepare<[string, string], { value_json: string; measured_at: number }>(
+      'SELECT value_json, measured_at FROM machine_facts WHERE machine_key = ? AND key = ?',
+    ),
+    putMachineFact: db.prepare<[string, string, string, number]>(
+      `INSERT INTO machine_facts (machine_key, key, value_json, measured_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (machine_key, key) DO UPDATE SET value_json = excluded.value_json, measured_at = excluded.measured_at`,
+    ),
+    performanceReplies: db.prepare<
+      [number],
+      {
+        modelPath: string;
+        modelName: string | null;
+        decode: number | null;
+        prefill: number | null;
+        prefillTokens: number | null;
+        energyJ: number | null;
+        energyJPerToken: number | null;
+        avgPowerW: number | null;
+        measured: number | null;
+        threads: number | null;
+        endedAt: number | null;
+      }
+    >(
+      `SELECT stats_model_path AS modelPath, stats_model_name AS modelName, decode_tokens_per_second AS decode,
+              prefill_tokens_per_second AS prefill, prefill_tokens AS prefillTokens, energy_j AS energyJ,
+              energy_j_per_token AS energyJPerToken, avg_power_w AS avgPowerW, energy_measured AS measured,
+              threads, ended_at AS endedAt
+         FROM messages
+        WHERE role = 'assistant' AND stats_model_path IS NOT NULL AND status IN ('complete', 'stopped')
+          AND completion_tokens >= ?
+        ORDER BY seq`,
+    ),
   };
 }
 
@@ -398,6 +730,7 @@ export class Store implements CalibrationStore {
   private readonly txUpdateUserMessage: Database.Transaction<(id: string, content: string) => Message>;
   private readonly txDeleteMessagesAfter: Database.Transaction<(messageId: string, inclusive: boolean) => number>;
   private readonly txUpdateSettings: Database.Transaction<(entries: [string, unknown][]) => void>;
+  private readonly txAddPowerSamples: Database.Transaction<(conversationId: string, messageId: string | null, samples: PowerSample[]) => void>;
 
   /**
    * Opens (creating it and its folders if needed) the database at `options.filePath`, sets the
@@ -480,7 +813,16 @@ export class Store implements CalibrationStore {
 
     this.txFinishMessage = db.transaction(
       (id: string, input: FinishMessageInput): Message => {
-        const row = this.stmt.finishMessage.get({ id, content: input.content, status: input.status, error: input.error, ...statsParams(input.stats) });
+        const row = this.stmt.finishMessage.get({
+          id,
+          content: input.content,
+          status: input.status,
+          error: input.error,
+          ...statsParams(input.stats),
+          ...energyParams(input.energy ?? null),
+          governor_profile: input.governor?.profile ?? null,
+          governor_reason: input.governor?.reason ?? null,
+        });
         if (row === undefined) throw new StoreError('NOT_FOUND', `message ${id} not found`);
         this.stmt.touchConversation.run(this.timestamp(), row.conversation_id);
         return toMessage(row);
@@ -507,6 +849,22 @@ export class Store implements CalibrationStore {
 
     this.txUpdateSettings = db.transaction((entries: [string, unknown][]) => {
       for (const [key, value] of entries) this.stmt.putSetting.run(key, JSON.stringify(value));
+    });
+
+    this.txAddPowerSamples = db.transaction((conversationId: string, messageId: string | null, samples: PowerSample[]) => {
+      if (this.stmt.conversationExists.get(conversationId) === undefined) return;
+      const attributed = messageId !== null && this.stmt.messageInConversation.get(messageId, conversationId) !== undefined ? messageId : null;
+      for (const s of samples) {
+        this.stmt.upsertSample.run({
+          conversation_id: conversationId,
+          message_id: attributed,
+          at: s.at,
+          power_w: s.powerW,
+          source_id: s.sourceId,
+          source_label: s.sourceLabel,
+          measured: s.measured ? 1 : 0,
+        });
+      }
     });
   }
 
@@ -649,12 +1007,49 @@ export class Store implements CalibrationStore {
   }
 
   /**
-   * Sets a message's final content, status, stats and error (replacing all four), and the
-   * conversation's `updatedAt` to now. Returns the message.
+   * Sets a message's final content, status, stats, error, energy and governor decision (replacing
+   * all six: an omitted `energy` or `governor` is stored as none), and the conversation's
+   * `updatedAt` to now. Returns the message (its `energy` as stored; the governor decision is not
+   * part of {@link Message}: read it with {@link getMessageGovernor}).
+   * @throws RangeError when `energy` fails `replyEnergySchema` (negative or non-finite numbers, an
+   *   unknown method...) or `governor` is not two strings; nothing is written then (clamp or drop the
+   *   energy and call again).
    * @throws StoreError `NOT_FOUND` if there is no such message.
    */
-  finishMessage(id: string, input: { content: string; status: MessageStatus; stats: ReplyStats | null; error: string | null }): Message {
-    return this.wrap(() => this.txFinishMessage(id, input));
+  finishMessage(
+    id: string,
+    input: {
+      content: string;
+      status: MessageStatus;
+      stats: ReplyStats | null;
+      error: string | null;
+      energy?: ReplyEnergy | null;
+      governor?: GovernorDecision | null;
+    },
+  ): Message {
+    let energy: ReplyEnergy | null = null;
+    if (input.energy !== undefined && input.energy !== null) {
+      const checked = replyEnergySchema.safeParse(input.energy);
+      if (!checked.success) throw new RangeError(`invalid reply energy: ${describeIssues(checked.error)}`, { cause: checked.error });
+      energy = checked.data;
+    }
+    const governor = input.governor ?? null;
+    if (governor !== null && (typeof governor.profile !== 'string' || typeof governor.reason !== 'string')) {
+      throw new RangeError('invalid governor decision: profile and reason must be strings');
+    }
+    return this.wrap(() => this.txFinishMessage(id, { ...input, energy, governor }));
+  }
+
+  /**
+   * The governor decision recorded with a reply by {@link finishMessage}: `{ profile, reason }`, or
+   * null when the message does not exist or none was recorded (every message written before schema
+   * version 4, and replies the governor did not choose). Kept out of {@link Message} for now (the
+   * contract does not carry it).
+   */
+  getMessageGovernor(id: string): GovernorDecision | null {
+    const row = this.wrap(() => this.stmt.messageGovernor.get(id));
+    if (row === undefined || row.governor_profile === null) return null;
+    return { profile: row.governor_profile, reason: row.governor_reason ?? '' };
   }
 
   /**
@@ -758,6 +1153,364 @@ export class Store implements CalibrationStore {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Energy
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Stores power samples of a conversation (the trace of the Energy view), attributed to
+   * `messageId` (the reply they were taken during; null between replies), in ONE transaction: call
+   * it once per reply with the whole batch, not once per sample.
+   *
+   * Downsampling: at most one sample per epoch second (`floor(at / 1000)`) per conversation, and the
+   * LATEST sample of each second is kept (ties: the later one in the array), across calls too (a
+   * unique index on `(conversation_id, at / 1000)` enforces it; a later call's sample replaces a
+   * stored one of the same second only if it is not older). The last reading is kept rather than an
+   * average because each reading is already an average (RAPL: since the previous read; batteries:
+   * firmware-averaged) and because samples of one second may come from different sources, which must
+   * not be mixed.
+   *
+   * Bad input never throws: samples with a non-finite or negative `at` or `powerW`, a non-string
+   * source or a non-boolean `measured` are dropped; `at` is truncated to whole ms. Samples for a
+   * conversation that does not exist (deleted meanwhile) are ignored; a `messageId` that does not
+   * exist in this conversation is stored as null (unattributed).
+   * @throws StoreError for storage failures (then nothing of the batch is written).
+   */
+  addPowerSamples(conversationId: string, messageId: string | null, samples: PowerSample[]): void {
+    const kept = downsample(Array.isArray(samples) ? samples : []);
+    if (kept.length === 0) return;
+    this.wrap(() => this.txAddPowerSamples(conversationId, messageId, kept));
+  }
+
+  /**
+   * The Energy view's totals.
+   *
+   * - `conversations`: every conversation with at least one reply (assistant message), most
+   *   recently updated first (ties: most recently created first). Totals over its assistant
+   *   messages: `energyJ` (replies without energy count 0 J), `promptTokens`, `completionTokens`,
+   *   `energyJPerToken` = energyJ ÷ completionTokens (0 without tokens; replies without energy still
+   *   count their tokens), `models` = the stats model names (`stats.modelName`), most replies first
+   *   (ties: used last first), `replies` = assistant messages, `measured` = at least one reply has
+   *   energy and every reply with energy was measured (false when nothing was measured: no energy
+   *   is not a measurement).
+   * - `days`: the last `days` local calendar days ending with the day of `now` (local time of this
+   *   process, `YYYY-MM-DD`), only the days with use (at least one reply with stats ended then),
+   *   oldest first. A reply counts on the local day its `stats.endedAt` falls on. Per day, one entry
+   *   per model name (the model path when the name is empty), sorted by name: `energyJ` and
+   *   `completionTokens`.
+   *
+   * @param options.days how many local days back, today included: an integer ≥ 1.
+   * @param options.now ms since the epoch; default the store clock.
+   * @throws RangeError when `days` is not an integer ≥ 1.
+   */
+  energySummary(options: { days: number; now?: number }): { conversations: ConversationEnergy[]; days: DailyEnergy[] } {
+    const { days } = options;
+    if (!Number.isInteger(days) || days < 1) throw new RangeError(`days must be an integer >= 1 (got ${String(days)})`);
+    const now = options.now ?? this.timestamp();
+    const first = new Date(now);
+    first.setHours(0, 0, 0, 0);
+    first.setDate(first.getDate() - (days - 1));
+    const afterToday = new Date(now);
+    afterToday.setHours(0, 0, 0, 0);
+    afterToday.setDate(afterToday.getDate() + 1);
+
+    const { totals, models, replies } = this.wrap(() =>
+      this.db.transaction(() => ({
+        totals: this.stmt.energyByConversation.all(),
+        models: this.stmt.modelsByConversation.all(),
+        replies: this.stmt.repliesEndedBetween.all(first.getTime(), afterToday.getTime()),
+      }))(),
+    );
+
+    const modelsOf = new Map<string, string[]>();
+    for (const m of models) {
+      const list = modelsOf.get(m.conversationId);
+      if (list === undefined) modelsOf.set(m.conversationId, [m.modelName]);
+      else list.push(m.modelName);
+    }
+    const conversations: ConversationEnergy[] = totals.map((t) => ({
+      conversationId: t.id,
+      title: t.title,
+      updatedAt: t.updatedAt,
+      energyJ: t.energyJ,
+      promptTokens: t.promptTokens,
+      completionTokens: t.completionTokens,
+      energyJPerToken: t.completionTokens > 0 ? t.energyJ / t.completionTokens : 0,
+      models: modelsOf.get(t.id) ?? [],
+      measured: t.withEnergy > 0 && t.measuredCount === t.withEnergy,
+      replies: t.replies,
+    }));
+
+    const byDay = new Map<string, Map<string, { energyJ: number; completionTokens: number }>>();
+    for (const r of replies) {
+      const day = localDay(r.endedAt);
+      let perModel = byDay.get(day);
+      if (perModel === undefined) byDay.set(day, (perModel = new Map()));
+      const entry = perModel.get(r.modelName) ?? { energyJ: 0, completionTokens: 0 };
+      entry.energyJ += r.energyJ ?? 0;
+      entry.completionTokens += r.completionTokens;
+      perModel.set(r.modelName, entry);
+    }
+    const dayList: DailyEnergy[] = [...byDay.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([day, perModel]) => ({
+        day,
+        models: [...perModel.entries()]
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([modelName, v]) => ({ modelName, energyJ: v.energyJ, completionTokens: v.completionTokens })),
+      }));
+    return { conversations, days: dayList };
+  }
+
+  /**
+   * A conversation's stored power trace: its samples ordered by time (`at`, then insertion), and
+   * the window of each assistant reply with stats in conversation order (`startedAt`..`endedAt` from
+   * its stats, `energyJ` 0 when it has no energy, `modelName` from its stats). Null when there is no
+   * such conversation.
+   */
+  energyTrace(conversationId: string): EnergyTrace | null {
+    return this.wrap(() =>
+      this.db.transaction((): EnergyTrace | null => {
+        if (this.stmt.conversationExists.get(conversationId) === undefined) return null;
+        return {
+          conversationId,
+          samples: this.stmt.traceSamples.all(conversationId).map((s) => ({ ...s, measured: s.measured === 1 })),
+          replies: this.stmt.traceReplies.all(conversationId),
+        };
+      })(),
+    );
+  }
+
+  /**
+   * CSV of messages ({@link toCsv}: RFC 4180, CRLF, header row, formula-injection guard), of one
+   * conversation or of all (conversations in creation order, messages in conversation order). One
+   * row per message with the columns {@link messagesCsvColumns}: times as ISO 8601 UTC, numbers
+   * unformatted, empty cells where a message has no stats or energy, `energy_measured`
+   * `true`/`false`. `fileName`: {@link exportFileName} with today's local date (store clock) and,
+   * for one conversation, its title's slug.
+   * @throws StoreError `NOT_FOUND` when `conversationId` is given and there is no such conversation.
+   */
+  exportMessagesCsv(conversationId?: string): { fileName: string; csv: string } {
+    const { title, rows } = this.wrap(() =>
+      this.db.transaction(() => {
+        const title = conversationId === undefined ? undefined : this.stmt.conversationTitle.get(conversationId)?.title;
+        if (conversationId !== undefined && title === undefined) throw new StoreError('NOT_FOUND', `conversation ${conversationId} not found`);
+        return { title, rows: this.stmt.exportMessages.all({ cid: conversationId ?? null }) };
+      })(),
+    );
+    const cells = rows.map((r): CsvCell[] => {
+      const e = toEnergy(r);
+      const hasStats = r.stats_model_path !== null;
+      return [
+        r.conversation_id,
+        r.conversation_title,
+        r.id,
+        r.role,
+        r.status,
+        new Date(r.created_at).toISOString(),
+        hasStats ? r.stats_model_name : null,
+        hasStats ? r.stats_quantization : null,
+        hasStats ? r.prompt_tokens : null,
+        hasStats ? r.completion_tokens : null,
+        hasStats ? r.ttft_ms : null,
+        hasStats ? r.decode_tokens_per_second : null,
+        hasStats ? r.threads : null,
+        e?.energyJ ?? null,
+        e?.energyJPerToken ?? null,
+        e?.avgPowerW ?? null,
+        e?.peakPowerW ?? null,
+        e?.sourceLabel ?? null,
+        e?.measured ?? null,
+        r.content,
+      ];
+    });
+    return { fileName: exportFileName('messages', this.timestamp(), title), csv: toCsv(messagesCsvColumns, cells) };
+  }
+
+  /**
+   * CSV of stored power samples ({@link toCsv}), of one conversation or of all (conversations in
+   * creation order, samples by time), with the columns {@link samplesCsvColumns}: `at` as ISO 8601
+   * UTC and `at_ms` (ms since the epoch), `power_w` in W, `source` (label) and `source_id`,
+   * `measured` `true`/`false`. `fileName` as for {@link exportMessagesCsv}.
+   * @throws StoreError `NOT_FOUND` when `conversationId` is given and there is no such conversation.
+   */
+  exportSamplesCsv(conversationId?: string): { fileName: string; csv: string } {
+    const { title, rows } = this.wrap(() =>
+      this.db.transaction(() => {
+        const title = conversationId === undefined ? undefined : this.stmt.conversationTitle.get(conversationId)?.title;
+        if (conversationId !== undefined && title === undefined) throw new StoreError('NOT_FOUND', `conversation ${conversationId} not found`);
+        return { title, rows: this.stmt.exportSamples.all({ cid: conversationId ?? null }) };
+      })(),
+    );
+    const cells = rows.map((r): CsvCell[] => [
+      new Date(r.at).toISOString(),
+      r.at,
+      r.conversationId,
+      r.messageId,
+      r.powerW,
+      r.sourceLabel,
+      r.sourceId,
+      r.measured === 1,
+    ]);
+    return { fileName: exportFileName('samples', this.timestamp(), title), csv: toCsv(samplesCsvColumns, cells) };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Governor measurements (this machine's)
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Records one model load on this machine (`machineKey`), now: its wall time `loadMs` (ms) and the
+   * energy attributed to it `loadEnergyJ` (J; null when no source could tell), with the file's size.
+   * @throws RangeError for an empty path, a size that is not an integer ≥ 0, or a time or energy
+   *   that is negative or not finite (nothing is written).
+   */
+  recordModelLoad(input: { modelPath: string; modelSizeBytes: number; loadMs: number; loadEnergyJ: number | null }): void {
+    const { modelPath, modelSizeBytes, loadMs, loadEnergyJ } = input;
+    if (typeof modelPath !== 'string' || modelPath === '') throw new RangeError('modelPath must be a non-empty string');
+    if (!Number.isSafeInteger(modelSizeBytes) || modelSizeBytes < 0) throw new RangeError(`modelSizeBytes must be an integer >= 0 (got ${String(modelSizeBytes)})`);
+    if (!Number.isFinite(loadMs) || loadMs < 0) throw new RangeError(`loadMs must be a finite number >= 0 (got ${String(loadMs)})`);
+    if (loadEnergyJ !== null && (!Number.isFinite(loadEnergyJ) || loadEnergyJ < 0)) {
+      throw new RangeError(`loadEnergyJ must be null or a finite number >= 0 (got ${String(loadEnergyJ)})`);
+    }
+    this.wrap(() => this.stmt.insertModelLoad.run(modelPath, modelSizeBytes, this.machineKey, loadMs, loadEnergyJ, this.timestamp()));
+  }
+
+  /**
+   * What loading `modelPath` costs on this machine: medians over its most recent loads (at most
+   * the last 20, and only those with the file size of the latest load: a replaced file starts
+   * over). `medianLoadEnergyJ` is over the loads that have an energy (null when none has);
+   * `samples` is how many loads the time median is over. Null when the model was never loaded here.
+   */
+  modelLoadCosts(modelPath: string): ModelLoadCosts | null {
+    const rows = this.wrap(() => this.stmt.recentModelLoads.all(this.machineKey, modelPath, modelLoadWindow));
+    const latest = rows[0];
+    if (latest === undefined) return null;
+    const same = rows.filter((r) => r.modelSizeBytes === latest.modelSizeBytes);
+    return {
+      medianLoadMs: median(same.map((r) => r.loadMs)) ?? 0,
+      medianLoadEnergyJ: median(same.flatMap((r) => (r.loadEnergyJ === null ? [] : [r.loadEnergyJ]))),
+      samples: same.length,
+    };
+  }
+
+  /**
+   * A fact about this machine stored by {@link setMachineFact}, checked with `schema`: `{ value,
+   * measuredAt }` (ms since the epoch), or null when there is none, or when the stored JSON does not
+   * parse or fails `schema` (then measure again).
+   */
+  getMachineFact<T>(key: string, schema: z.ZodType<T>): { value: T; measuredAt: number } | null {
+    const row = this.wrap(() => this.stmt.getMachineFact.get(this.machineKey, key));
+    if (row === undefined) return null;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(row.value_json);
+    } catch {
+      return null;
+    }
+    const checked = schema.safeParse(parsed);
+    return checked.success ? { value: checked.data, measuredAt: row.measured_at } : null;
+  }
+
+  /**
+   * Stores a fact about this machine (e.g. its effective memory bandwidth) as JSON under `key`,
+   * measured now, replacing the previous value. JSON rules apply (`NaN` becomes null, `Date`s
+   * strings...): read it back with a schema ({@link getMachineFact}).
+   * @throws TypeError when `value` cannot be written as JSON (undefined, a function, a BigInt, a cycle).
+   */
+  setMachineFact(key: string, value: unknown): void {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch (e) {
+      throw new TypeError(`machine fact ${key} cannot be stored as JSON: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    if (json === undefined) throw new TypeError(`machine fact ${key} cannot be stored as JSON (${typeof value})`);
+    const text = json;
+    this.wrap(() => this.stmt.putMachineFact.run(this.machineKey, key, text, this.timestamp()));
+  }
+
+  /**
+   * How each model file has performed here ({@link ModelPerformance}), most recently used first.
+   * From the assistant messages with stats, status `complete` or `stopped`, and at least
+   * {@link minPerformanceCompletionTokens} completion tokens.
+   *
+   * Limitation: messages do not record the machine they were generated on, so every stored reply
+   * counts as this machine's (a database copied from another computer skews these figures until
+   * new replies outnumber the old ones).
+   */
+  modelPerformance(): ModelPerformance[] {
+    const rows = this.wrap(() => this.stmt.performanceReplies.all(minPerformanceCompletionTokens));
+    const byPath = new Map<string, typeof rows>();
+    for (const r of rows) {
+      const list = byPath.get(r.modelPath);
+      if (list === undefined) byPath.set(r.modelPath, [r]);
+      else list.push(r);
+    }
+    const result: ModelPerformance[] = [];
+    for (const [modelPath, list] of byPath) {
+      const withEnergy = list.filter((r) => r.energyJ !== null);
+      const threadUse = new Map<number, { count: number; last: number }>();
+      list.forEach((r, i) => {
+        if (r.threads === null) return;
+        const u = threadUse.get(r.threads) ?? { count: 0, last: -1 };
+        threadUse.set(r.threads, { count: u.count + 1, last: i });
+      });
+      let threads = 1;
+      let best = { count: 0, last: -1 };
+      for (const [t, u] of threadUse) {
+        if (u.count > best.count || (u.count === best.count && u.last > best.last)) {
+          threads = t;
+          best = u;
+        }
+      }
+      const nums = (values: (number | null)[]) => values.filter((v): v is number => v !== null && Number.isFinite(v));
+      result.push({
+        modelPath,
+        modelName: list[list.length - 1]?.modelName ?? '',
+        replies: list.length,
+        medianDecodeTokensPerSecond: median(nums(list.map((r) => r.decode))) ?? 0,
+        medianPrefillTokensPerSecond: median(nums(list.filter((r) => (r.prefillTokens ?? 0) > 0 && (r.prefill ?? 0) > 0).map((r) => r.prefill))),
+        medianEnergyJPerToken: median(nums(withEnergy.map((r) => r.energyJPerToken))),
+        medianAvgPowerW: median(nums(withEnergy.map((r) => r.avgPowerW))),
+        measuredShare: withEnergy.length === 0 ? null : withEnergy.filter((r) => r.measured === 1).length / withEnergy.length,
+        threads,
+        lastAt: Math.max(...list.map((r) => r.endedAt ?? 0)),
+      });
+    }
+    return result.sort((a, b) => b.lastAt - a.lastAt || (a.modelPath < b.modelPath ? -1 : 1));
+  }
+
+  /**
+   * Recent use, for the battery target: the replies (assistant messages with stats, any status)
+   * whose `endedAt` is within the last `sinceMs` ms (`now - sinceMs` ≤ endedAt ≤ `now`).
+   * `hours` is the span that use covers: from the start of the first of those replies (not before
+   * the window) to `now`, in hours, at least 1 (so a single short burst is not extrapolated to a
+   * huge rate); `tokensPerHour` = completionTokens ÷ hours. No reply: zeros with `hours` 1.
+   *
+   * @param options.sinceMs the window length, a duration in ms (not a timestamp).
+   * @param options.now ms since the epoch; default the store clock.
+   * @throws RangeError when `sinceMs` is negative or not finite.
+   */
+  recentUsage(options: { sinceMs: number; now?: number }): RecentUsage {
+    const { sinceMs } = options;
+    if (!Number.isFinite(sinceMs) || sinceMs < 0) throw new RangeError(`sinceMs must be a finite duration >= 0 (got ${String(sinceMs)})`);
+    const now = options.now ?? this.timestamp();
+    const from = now - sinceMs;
+    const rows = this.wrap(() => this.stmt.repliesEndedBetween.all(from, now + 1));
+    let completionTokens = 0;
+    let promptTokens = 0;
+    let firstStart = Number.POSITIVE_INFINITY;
+    for (const r of rows) {
+      completionTokens += r.completionTokens;
+      promptTokens += r.promptTokens;
+      firstStart = Math.min(firstStart, r.startedAt);
+    }
+    const spanMs = rows.length === 0 ? 0 : now - Math.max(from, firstStart);
+    const hours = Math.max(1, spanMs / hourMs);
+    return { completionTokens, promptTokens, replies: rows.length, hours, tokensPerHour: completionTokens / hours };
+  }
+
+  // -------------------------------------------------------------------------------------------
 
   private timestamp(): number {
     return Math.max(0, Math.trunc(this.now()));
@@ -772,6 +1525,33 @@ export class Store implements CalibrationStore {
     }
   }
 }
+
+/** The columns of {@link Store.exportMessagesCsv}, in order (units in the names: ms, tokens/s, J, J/token, W). */
+export const messagesCsvColumns = [
+  'conversation_id',
+  'conversation_title',
+  'message_id',
+  'role',
+  'status',
+  'created_at',
+  'model',
+  'quantization',
+  'prompt_tokens',
+  'completion_tokens',
+  'ttft_ms',
+  'decode_tokens_per_second',
+  'threads',
+  'energy_j',
+  'energy_j_per_token',
+  'avg_power_w',
+  'peak_power_w',
+  'energy_source',
+  'energy_measured',
+  'content',
+] as const;
+
+/** The columns of {@link Store.exportSamplesCsv}, in order. */
+export const samplesCsvColumns = ['at', 'at_ms', 'conversation_id', 'message_id', 'power_w', 'source', 'source_id', 'measured'] as const;
 
 function toCalibration(row: CalibrationRow): ThreadCalibration | null {
   let trials: unknown;

@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import type { ReplyStats, Settings, ThreadCalibration } from '../../shared/contract.js';
 import { conversationDetailSchema, conversationSummarySchema, messageSchema } from '../../shared/contract.js';
 import { InvalidSettingsError, Store, deriveTitle, toFtsQuery, type StoreOptions } from '../../electron/store/store.js';
+import { latestSchemaVersion } from '../../electron/store/migrations/index.js';
 import { StoreError } from '../../electron/store/storeError.js';
 import { repoRoot } from '../helpers/models.js';
 
@@ -189,6 +190,15 @@ describe('CRUD and restart survival', () => {
       expectStoreError(() => store.updateUserMessage(reply.id, 'x'), 'NOT_FOUND', /user message/);
       assert.equal(store.getMessage(reply.id)?.content, 'a', 'an assistant message is not edited as a user message');
       assert.throws(() => store.renameConversation(c.id, '   '), RangeError);
+
+      // Energy and governor calls: null, ignored, or NOT_FOUND as documented.
+      assert.equal(store.energyTrace('nope'), null);
+      assert.equal(store.getMessageGovernor('nope'), null);
+      assert.equal(store.modelLoadCosts('/nope.gguf'), null);
+      store.addPowerSamples('nope', 'nope', [{ at: 1000, powerW: 1, sourceId: 's', sourceLabel: 'S', measured: true }]);
+      assert.deepEqual(store.energySummary({ days: 1 }).conversations.map((x) => x.conversationId), [c.id]);
+      expectStoreError(() => store.exportMessagesCsv('nope'), 'NOT_FOUND', /nope/);
+      expectStoreError(() => store.exportSamplesCsv('nope'), 'NOT_FOUND', /nope/);
     } finally {
       store.close();
     }
@@ -667,7 +677,7 @@ describe('storage failures', () => {
     raw.close();
     const bytes = readFileSync(file);
 
-    expectStoreError(() => open(file), 'STORAGE_FAILED', /created by a newer Wattwise \(schema version 999; this version knows up to 2\)/);
+    expectStoreError(() => open(file), 'STORAGE_FAILED', new RegExp(`created by a newer Wattwise \\(schema version 999; this version knows up to ${latestSchemaVersion}\\)`));
     const err = expectStoreError(() => open(file), 'STORAGE_FAILED');
     assert.ok(err.message.includes(file));
     assert.deepEqual(readFileSync(file), bytes, 'not a byte changed (no WAL switch, no migration)');
@@ -714,6 +724,10 @@ describe('storage failures', () => {
     assert.equal(detail?.messages[0]?.content, 'Keep me safe');
     assert.deepEqual(detail?.messages.slice(1).map((m) => m.id), added);
     expectStoreError(() => small.createConversation({ systemPrompt: 'x'.repeat(50_000), modelPath: null }), 'STORAGE_FULL');
+    // A batch of power samples that does not fit: STORAGE_FULL, and none of the batch is written.
+    const batch = Array.from({ length: 2000 }, (_, i) => ({ at: 1_000_000 + i * 1000, powerW: i, sourceId: 'estimate', sourceLabel: 'estimated, '.repeat(20), measured: false }));
+    expectStoreError(() => small.addPowerSamples(conv.id, null, batch), 'STORAGE_FULL');
+    assert.deepEqual(small.energyTrace(conv.id)?.samples, [], 'all or nothing');
     small.close();
 
     const roomy = open(file);
