@@ -11,7 +11,7 @@ import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { migration001 } from '../../../electron/store/migrations/001_initial.js';
 import { migration002 } from '../../../electron/store/migrations/002_thread_calibrations.js';
-import { migrate, schemaVersion } from '../../../electron/store/migrations/index.js';
+import { latestSchemaVersion, migrate, schemaVersion } from '../../../electron/store/migrations/index.js';
 import { Store } from '../../../electron/store/store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wattwise-'));
@@ -86,7 +86,7 @@ test('002 keeps every row, backfills title_is_auto by the version-1 rule, and ad
     assert.equal(before.conversations.length, 6);
     assert.equal(before.messages.length, 8);
 
-    const result = migrate(db);
+    const result = migrate(db, { targetVersion: 2 });
     assert.deepEqual(result, { from: 1, to: 2, applied: [2] });
     assert.equal(migration002.version, 2);
 
@@ -119,7 +119,7 @@ test('002 keeps every row, backfills title_is_auto by the version-1 rule, and ad
     db.exec(`INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)`);
     db.exec(`INSERT INTO conversations_fts (conversations_fts, rank) VALUES ('integrity-check', 1)`);
 
-    assert.deepEqual(migrate(db).applied, [], 'running again changes nothing');
+    assert.deepEqual(migrate(db, { targetVersion: 2 }).applied, [], 'running again changes nothing');
   } finally {
     db.close();
   }
@@ -132,7 +132,7 @@ test('the store opens a version-1 file, migrates it, and honours the backfilled 
   const store = Store.open({ filePath: file, now: () => 10_000, machineKey: 'cpu' });
   try {
     const raw = new Database(file, { readonly: true });
-    assert.equal(schemaVersion(raw), 2);
+    assert.equal(schemaVersion(raw), latestSchemaVersion);
     raw.close();
 
     assert.deepEqual(store.listConversations().map((c) => c.id), ['ideas', 'named-new-chat', 'renamed', 'long', 'derived', 'fresh']);
