@@ -1,10 +1,13 @@
-import { useEffect, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
 import { getAuthProblem, onAuthProblem } from './api/bridge';
 import { describeError } from './api/errors';
 import { ChatView } from './components/ChatView';
+import { EnergyPanel } from './components/EnergyPanel';
+import { EnergyView } from './components/EnergyView';
 import { AuthScreen, FullPage, Splash } from './components/FullPage';
 import { SettingsDialog } from './components/SettingsDialog';
 import { Sidebar } from './components/Sidebar';
+import { useNarrowWindow } from './hooks/useMediaQuery';
 import { useTheme } from './hooks/useTheme';
 import { useAppState, useAppStore } from './state/context';
 
@@ -18,8 +21,18 @@ export function App() {
   const loadError = useAppState((s) => s.loadError);
   const theme = useAppState((s) => s.settings?.theme);
   const authProblem = useAuthProblem();
+  const view = useAppState((s) => s.view);
+  const panelOpen = useAppState((s) => s.energyPanelOpen);
+  const panelOverlay = useAppState((s) => s.energyPanelOverlay);
+  const narrow = useNarrowWindow();
   const [settingsOpen, setSettingsOpen] = useState(false);
   useTheme(theme);
+  const closePanel = useCallback(() => store.toggleEnergyPanel(narrow, false), [store, narrow]);
+
+  // Leaving the narrow layout drops the overlay (the column's own preference applies again).
+  useEffect(() => {
+    if (!narrow && panelOverlay) store.toggleEnergyPanel(true, false);
+  }, [narrow, panelOverlay, store]);
 
   useEffect(() => {
     void store.start();
@@ -54,10 +67,15 @@ export function App() {
       </FullPage>
     );
   }
+  // The energy column sits beside the chat in wide windows and over it in narrow ones; the Energy view
+  // has the whole main area.
+  const showPanel = view === 'chat' && (narrow ? panelOverlay : panelOpen);
+  const besideChat = showPanel && !narrow;
   return (
-    <div className="app">
+    <div className={`app${besideChat ? ' has-energy' : ''}`}>
       <Sidebar onOpenSettings={() => setSettingsOpen(true)} />
-      <ChatView />
+      {view === 'energy' ? <EnergyView /> : <ChatView />}
+      {showPanel && <EnergyPanel overlay={narrow} onClose={closePanel} />}
       <SettingsDialog open={settingsOpen} onClose={() => setSettingsOpen(false)} />
     </div>
   );

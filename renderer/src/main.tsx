@@ -7,6 +7,7 @@ import { AppStore } from './state/store';
 import './styles/base.css';
 import './styles/app.css';
 import './styles/markdown.css';
+import './styles/energy.css';
 
 // A new link pasted into this tab (same page, new #token=...) replaces the stored token.
 window.addEventListener('hashchange', () => {

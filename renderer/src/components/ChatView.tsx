@@ -5,6 +5,7 @@ import { messageText } from '../state/store';
 import { Composer, type ComposerHandle } from './Composer';
 import { EmptyChat } from './EmptyChat';
 import { engineLine, EngineStatus } from './EngineStatus';
+import { EnergyToggle } from './EnergyToggle';
 import { IconChevronDown } from './Icons';
 import { MessageItem } from './MessageItem';
 import { ModelPicker } from './ModelPicker';
@@ -107,6 +108,7 @@ export function ChatView() {
         <div className="chat__controls">
           <EngineStatus placement="chip" />
           <ModelPicker />
+          <EnergyToggle />
         </div>
       </header>
       <EngineStatus placement="alert" />

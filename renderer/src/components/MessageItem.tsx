@@ -6,6 +6,7 @@ import { fullTime } from '../lib/format';
 import { useAppStore } from '../state/context';
 import { BoltMark, IconAlert, IconCheck, IconCopy, IconPencil, IconRefresh } from './Icons';
 import { Markdown } from './Markdown';
+import { MessageEnergy } from './MessageEnergy';
 import { MessageStats } from './MessageStats';
 
 interface MessageItemProps {
@@ -149,6 +150,7 @@ export const MessageItem = memo(function MessageItem({ message, text, isLastAssi
         {!streaming && (
           <div className="msg__footer">
             {message.status === 'stopped' && <span className="badge badge--stopped">Stopped</span>}
+            {message.energy && <MessageEnergy energy={message.energy} stats={message.stats} />}
             {message.stats && <MessageStats stats={message.stats} />}
             <div className="msg__actions">
               <CopyButton text={text} />

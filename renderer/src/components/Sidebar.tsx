@@ -7,7 +7,7 @@ import { groupByDate } from '../lib/format';
 import { useAppState, useAppStore } from '../state/context';
 import { ConversationRow } from './ConversationRow';
 import { Dialog } from './Dialog';
-import { BoltMark, IconClose, IconCompose, IconGear, IconLock, IconSearch } from './Icons';
+import { BoltMark, IconChart, IconClose, IconCompose, IconGear, IconLock, IconSearch } from './Icons';
 
 export function Sidebar({ onOpenSettings }: { onOpenSettings: () => void }) {
   const store = useAppStore();
@@ -17,6 +17,7 @@ export function Sidebar({ onOpenSettings }: { onOpenSettings: () => void }) {
   const searchError = useAppState((s) => s.searchError);
   const selectedId = useAppState((s) => s.selectedId);
   const active = useAppState((s) => s.active);
+  const view = useAppState((s) => s.view);
   const now = useNow();
 
   const [query, setQuery] = useState('');
@@ -59,7 +60,7 @@ export function Sidebar({ onOpenSettings }: { onOpenSettings: () => void }) {
   const searching = query.trim().length > 0;
   const rows = (list: ConversationSummary[]) =>
     list.map((c) => (
-      <ConversationRow key={c.id} conversation={c} selected={c.id === selectedId} now={now} streaming={Boolean(active[c.id])} onDelete={askDelete} />
+      <ConversationRow key={c.id} conversation={c} selected={view === 'chat' && c.id === selectedId} now={now} streaming={Boolean(active[c.id])} onDelete={askDelete} />
     ));
 
   let listBody;
@@ -99,6 +100,16 @@ export function Sidebar({ onOpenSettings }: { onOpenSettings: () => void }) {
         <button type="button" className="new-chat" data-testid="new-chat" onClick={() => store.newChat()}>
           <IconCompose size={16} />
           <span>New chat</span>
+        </button>
+        <button
+          type="button"
+          className={`side-nav${view === 'energy' ? ' is-current' : ''}`}
+          data-testid="energy-nav"
+          aria-current={view === 'energy' ? 'page' : undefined}
+          onClick={() => store.setView(view === 'energy' ? 'chat' : 'energy')}
+        >
+          <IconChart size={16} />
+          <span>Energy</span>
         </button>
         <div className="search">
           <IconSearch size={15} className="search__icon" />

@@ -11,11 +11,14 @@ import type {
   ApiOutput,
   ApiResult,
   AppInfo,
+  BatteryStateInfo,
   ChatStarted,
   ConversationDetail,
   ConversationSummary,
+  EnergyStatus,
   EngineStatus,
   Message,
+  PowerSample,
   ModelInfo,
   Settings,
   ThreadCalibration,
@@ -28,6 +31,48 @@ export interface ActiveRequest {
   requestId: string | null;
   conversationId: string;
   assistantMessageId: string;
+}
+
+/** The reply being generated, as the live gauges show it (energy so far, tokens so far). */
+export type LiveReplyEnergy = NonNullable<EnergyStatus['reply']>;
+
+/** How long the live power trace (sparkline) reaches back, in ms ("the last ≈2 minutes"). */
+export const RECENT_WINDOW_MS = 120_000;
+
+/** The live energy picture: what `energy.status` answered, kept current by `power.sample` events. */
+export interface EnergyLiveState {
+  /** The last `energy.status` answer (sources, active source); null until one succeeded. */
+  status: EnergyStatus | null;
+  /** Why the last `energy.status` failed (e.g. telemetry not available yet); null after a success. */
+  statusError: ApiError | null;
+  /** Power samples of the last {@link RECENT_WINDOW_MS} before the newest one, oldest first. */
+  samples: PowerSample[];
+  battery: BatteryStateInfo | null;
+  /** Minutes to empty at the current draw (null on AC or unknown). */
+  timeToEmptyMinutes: number | null;
+  /** The reply being generated, if any. */
+  reply: LiveReplyEnergy | null;
+  /**
+   * Energy of replies that finished after the conversation list was last fetched, in J by conversation
+   * id: the gauges add it to the stored total until a fresh list includes it (no dip between the end of
+   * a reply and the list refresh).
+   */
+  settling: Record<string, { energyJ: number; doneAt: number }>;
+  /** The last finished reply with energy, in any conversation (the J/token gauge when idle). */
+  lastReply: { conversationId: string; messageId: string; energyJPerToken: number; measured: boolean; completionTokens: number } | null;
+}
+
+/** Which main view is shown beside the sidebar. */
+export type MainView = 'chat' | 'energy';
+
+const PANEL_KEY = 'wattwise.energyPanel';
+
+function readPanelPreference(): boolean {
+  try {
+    return window.localStorage.getItem(PANEL_KEY) !== 'closed';
+  } catch {
+    return true;
+  }
 }
 
 export interface AppState {
@@ -61,7 +106,25 @@ export interface AppState {
   /** System prompt for the not-yet-created new chat. */
   draftSystemPrompt: string;
   calibrations: ThreadCalibration[] | null;
+  /** The main view: the chat or the Energy view. */
+  view: MainView;
+  energy: EnergyLiveState;
+  /** The energy column beside the chat in wide windows (remembered in localStorage). */
+  energyPanelOpen: boolean;
+  /** The energy column shown over the chat in narrow windows (not remembered). */
+  energyPanelOverlay: boolean;
 }
+
+const initialEnergy: EnergyLiveState = {
+  status: null,
+  statusError: null,
+  samples: [],
+  battery: null,
+  timeToEmptyMinutes: null,
+  reply: null,
+  settling: {},
+  lastReply: null,
+};
 
 const initialState: AppState = {
   phase: 'loading',
@@ -87,7 +150,48 @@ const initialState: AppState = {
   chatError: null,
   draftSystemPrompt: '',
   calibrations: null,
+  view: 'chat',
+  energy: initialEnergy,
+  energyPanelOpen: true,
+  energyPanelOverlay: false,
 };
+
+/**
+ * Adds `incoming` samples to `samples` (both oldest first), drops duplicates by time and keeps the
+ * {@link RECENT_WINDOW_MS} before the newest one. The window follows the newest sample, not the clock, so
+ * the sparkline keeps its shape while no sample arrives.
+ */
+export function mergeRecentSamples(samples: PowerSample[], incoming: PowerSample[]): PowerSample[] {
+  let merged = samples;
+  for (const sample of incoming) {
+    const last = merged[merged.length - 1];
+    if (last && sample.at <= last.at) {
+      if (sample.at === last.at) merged = [...merged.slice(0, -1), sample];
+      continue; // late: the trace only moves forward
+    }
+    merged = [...merged, sample];
+  }
+  const newest = merged[merged.length - 1];
+  if (!newest) return merged;
+  const from = newest.at - RECENT_WINDOW_MS;
+  const first = merged.findIndex((s) => s.at >= from);
+  return first > 0 ? merged.slice(first) : merged;
+}
+
+/**
+ * Energy used so far by a conversation, in J: its stored total, plus replies that finished since the list
+ * was fetched, plus the reply in progress when it belongs to this conversation.
+ */
+export function conversationEnergyJ(state: Pick<AppState, 'conversations' | 'detail' | 'energy'>, conversationId: string | null): number | null {
+  if (!conversationId) return null;
+  const summary =
+    state.conversations.find((c) => c.id === conversationId) ??
+    (state.detail?.conversation.id === conversationId ? state.detail.conversation : undefined);
+  if (!summary) return null;
+  const settling = state.energy.settling[conversationId]?.energyJ ?? 0;
+  const live = state.energy.reply?.conversationId === conversationId ? state.energy.reply.energyJ : 0;
+  return summary.energyJ + settling + live;
+}
 
 /** The model a new message uses: the last chosen one if usable, else the only (or first) usable one. */
 export function effectiveModel(state: Pick<AppState, 'models' | 'settings'>): ModelInfo | null {
@@ -132,9 +236,14 @@ export class AppStore {
   /** User-facing text for failed replies, from the error code that came with `chat.done`. */
   #errorText = new Map<string, string>();
   #unsubscribe: (() => void) | null = null;
+  /** Requests whose `chat.done` arrived: a late `power.sample` must not bring their reply back. */
+  #finishedRequests = new Set<string>();
+  #energyStatusSeq = 0;
+  #lastStatusRetryAt = 0;
 
   constructor(bridge: WattwiseBridge) {
     this.#bridge = bridge;
+    this.#state = { ...initialState, energyPanelOpen: readPanelPreference() };
   }
 
   // -- store plumbing -------------------------------------------------------------------------
@@ -180,7 +289,7 @@ export class AppStore {
       engine: engine.ok ? engine.value : null,
       draftSystemPrompt: settings.value.defaultSystemPrompt,
     });
-    await Promise.all([this.refreshModels(), this.refreshConversations()]);
+    await Promise.all([this.refreshModels(), this.refreshConversations(), this.refreshEnergyStatus()]);
   }
 
   dispose(): void {
@@ -255,9 +364,20 @@ export class AppStore {
   // -- conversations ---------------------------------------------------------------------------
 
   async refreshConversations(): Promise<void> {
+    const askedAt = Date.now();
     const result = await this.#call('conversations.list', {});
-    if (result.ok) this.#set({ conversations: sortConversations(result.value), conversationsError: null });
-    else this.#set({ conversationsError: result.error });
+    if (result.ok) {
+      this.#set((s) => {
+        // Replies that finished before this list was asked for are in its totals now.
+        const settling = Object.fromEntries(Object.entries(s.energy.settling).filter(([, v]) => v.doneAt >= askedAt));
+        const changed = Object.keys(settling).length !== Object.keys(s.energy.settling).length;
+        return {
+          conversations: sortConversations(result.value),
+          conversationsError: null,
+          ...(changed ? { energy: { ...s.energy, settling } } : {}),
+        };
+      });
+    } else this.#set({ conversationsError: result.error });
     if (this.#state.searchQuery) await this.search(this.#state.searchQuery);
   }
 
@@ -283,6 +403,7 @@ export class AppStore {
   newChat(): void {
     this.#localEpoch++;
     this.#set((s) => ({
+      view: 'chat',
       selectedId: null,
       detail: null,
       detailError: null,
@@ -306,6 +427,7 @@ export class AppStore {
   }
 
   async select(id: string): Promise<void> {
+    if (this.#state.view !== 'chat') this.#set({ view: 'chat' });
     if (id === this.#state.selectedId && this.#state.detail) return;
     this.#localEpoch++;
     this.#set({ selectedId: id, detail: null, detailLoading: true, detailError: null, chatError: null });
@@ -580,6 +702,117 @@ export class AppStore {
     if (wanted && this.#state.selectedId === conversationId) void this.#loadDetail(conversationId);
   }
 
+  // -- energy --------------------------------------------------------------------------------------
+
+  /** Shows the chat (`chat`) or the Energy view (`energy`). */
+  setView(view: MainView): void {
+    if (this.#state.view !== view) this.#set({ view });
+  }
+
+  /**
+   * Opens or closes the energy column: in wide windows the remembered preference, in narrow windows
+   * (`narrow` true) the overlay, which is never remembered.
+   */
+  toggleEnergyPanel(narrow: boolean, open?: boolean): void {
+    if (narrow) {
+      this.#set((s) => ({ energyPanelOverlay: open ?? !s.energyPanelOverlay }));
+      return;
+    }
+    const next = open ?? !this.#state.energyPanelOpen;
+    try {
+      window.localStorage.setItem(PANEL_KEY, next ? 'open' : 'closed');
+    } catch {
+      // Storage disabled: the choice lasts for this page.
+    }
+    this.#set({ energyPanelOpen: next });
+  }
+
+  /** Asks for `energy.status` (sources, battery, the recent trace, the reply in progress). */
+  async refreshEnergyStatus(): Promise<void> {
+    const seq = ++this.#energyStatusSeq;
+    const result = await this.#call('energy.status', {});
+    if (seq !== this.#energyStatusSeq) return;
+    this.#set((s) => {
+      if (!result.ok) return { energy: { ...s.energy, statusError: result.error } };
+      const status = result.value;
+      const reply = status.reply && !this.#finishedRequests.has(status.reply.requestId) ? status.reply : null;
+      return {
+        energy: {
+          ...s.energy,
+          status,
+          statusError: null,
+          samples: mergeRecentSamples(s.energy.samples, status.recent),
+          battery: status.battery,
+          timeToEmptyMinutes: status.timeToEmptyMinutes,
+          reply,
+        },
+      };
+    });
+  }
+
+  /** `energy.summary` for the Energy view. */
+  energySummary(days: number): Promise<ApiResult<ApiOutput<'energy.summary'>>> {
+    return this.#call('energy.summary', { days });
+  }
+
+  /** `energy.trace` of one conversation, for the Energy view. */
+  energyTrace(conversationId: string): Promise<ApiResult<ApiOutput<'energy.trace'>>> {
+    return this.#call('energy.trace', { conversationId });
+  }
+
+  /** `energy.exportCsv`: messages or samples, of one conversation or (without id) of all. */
+  exportCsv(kind: 'messages' | 'samples', conversationId?: string): Promise<ApiResult<ApiOutput<'energy.exportCsv'>>> {
+    return this.#call('energy.exportCsv', conversationId ? { kind, conversationId } : { kind });
+  }
+
+  #powerSample(event: Extract<ApiEvent, { type: 'power.sample' }>): void {
+    const reply = event.reply && !this.#finishedRequests.has(event.reply.requestId) ? event.reply : null;
+    this.#set((s) => ({
+      energy: {
+        ...s.energy,
+        samples: mergeRecentSamples(s.energy.samples, [event.sample]),
+        battery: event.battery,
+        timeToEmptyMinutes: event.timeToEmptyMinutes,
+        reply,
+      },
+    }));
+    // Samples flow but the sources were never read (telemetry started after this page): ask again, rarely.
+    const now = Date.now();
+    if (!this.#state.energy.status && now - this.#lastStatusRetryAt > 10_000) {
+      this.#lastStatusRetryAt = now;
+      void this.refreshEnergyStatus();
+    }
+  }
+
+  /** A reply ended: it leaves the gauges' "in progress" and its energy waits in `settling`. */
+  #energyDone(requestId: string, conversationId: string, message: Message): void {
+    this.#finishedRequests.add(requestId);
+    if (this.#finishedRequests.size > 64) {
+      const oldest = this.#finishedRequests.values().next().value;
+      if (oldest !== undefined) this.#finishedRequests.delete(oldest);
+    }
+    const energy = message.energy;
+    this.#set((s) => {
+      const reply = s.energy.reply?.requestId === requestId ? null : s.energy.reply;
+      if (!energy) return { energy: { ...s.energy, reply } };
+      const previous = s.energy.settling[conversationId];
+      return {
+        energy: {
+          ...s.energy,
+          reply,
+          settling: { ...s.energy.settling, [conversationId]: { energyJ: (previous?.energyJ ?? 0) + energy.energyJ, doneAt: Date.now() } },
+          lastReply: {
+            conversationId,
+            messageId: message.id,
+            energyJPerToken: energy.energyJPerToken,
+            measured: energy.measured,
+            completionTokens: message.stats?.completionTokens ?? 0,
+          },
+        },
+      };
+    });
+  }
+
   // -- events --------------------------------------------------------------------------------------
 
   #onEvent = (event: ApiEvent): void => {
@@ -601,6 +834,7 @@ export class AppStore {
       }
       case 'chat.done':
         if (event.error) this.#errorText.set(event.message.id, describeError(event.error));
+        this.#energyDone(event.requestId, event.conversationId, event.message);
         this.#done(event.conversationId, this.#withErrorText(event.message));
         return;
       case 'engine.status':
@@ -616,11 +850,13 @@ export class AppStore {
         if (event.conversationId === null) {
           // Sent after the event stream reconnects: anything may have changed.
           void this.#call('engine.status', {}).then((r) => r.ok && this.#set({ engine: r.value }));
+          void this.refreshEnergyStatus();
         }
         return;
       }
       case 'power.sample':
-        return; // the energy gauges subscribe to these
+        this.#powerSample(event);
+        return;
       default: {
         const unreachable: never = event;
         console.warn('Wattwise: unknown event', unreachable);
