@@ -368,6 +368,8 @@ export const conversationSummarySchema = z.object({
   systemPrompt: z.string(),
   /** The model the conversation last used (or was started with). */
   modelPath: z.string().nullable(),
+  /** The model pinned for this conversation (overrides the power governor); null = the governor chooses. */
+  pinnedModelPath: z.string().nullable(),
   messageCount: z.number().int().nonnegative(),
   promptTokens: z.number().int().nonnegative(),
   completionTokens: z.number().int().nonnegative(),
@@ -496,6 +498,7 @@ export const apiContract = {
     output: z.array(conversationSummarySchema),
   },
   'conversations.get': { input: z.object({ id }).strict(), output: conversationDetailSchema },
+  /** Creates a conversation; a `modelPath` pins that model for it (else the power governor chooses). */
   'conversations.create': {
     input: z.object({ systemPrompt: z.string().max(20000).optional(), modelPath: modelPath.optional() }).strict(),
     output: conversationSummarySchema,
@@ -505,7 +508,15 @@ export const apiContract = {
     output: conversationSummarySchema,
   },
   'conversations.delete': { input: z.object({ id }).strict(), output: z.object({ deleted: z.boolean() }) },
-  /** Appends a user message and streams the assistant's reply (events tagged with `requestId`). */
+  /** Pins a model for the conversation (overriding the power governor), or unpins it with null. */
+  'conversations.pin': {
+    input: z.object({ id, modelPath: modelPath.nullable() }).strict(),
+    output: conversationSummarySchema,
+  },
+  /**
+   * Appends a user message and streams the assistant's reply (events tagged with `requestId`). A
+   * `modelPath` pins that model for the conversation; without one the pinned model (or the governor) answers.
+   */
   'chat.send': {
     input: z.object({ conversationId: id, content: text.min(1), modelPath: modelPath.optional() }).strict(),
     output: chatStartedSchema,

@@ -202,6 +202,7 @@ export class Backend {
       const conversation = this.options.store.createConversation({
         systemPrompt: systemPrompt ?? this.settings().defaultSystemPrompt,
         modelPath: modelPath ?? null,
+        pinnedModelPath: modelPath ?? null,
       });
       this.emit({ type: 'conversations.changed', conversationId: conversation.id });
       return conversation;
@@ -211,6 +212,13 @@ export class Backend {
       if (!conversation) throw notFound('conversation', id);
       this.emit({ type: 'conversations.changed', conversationId: id });
       return conversation;
+    },
+    'conversations.pin': async ({ id, modelPath }) => {
+      if (modelPath !== null) await this.checkModel(modelPath);
+      this.requireConversation(id);
+      this.options.store.pinConversationModel(id, modelPath);
+      this.emit({ type: 'conversations.changed', conversationId: id });
+      return this.requireConversation(id);
     },
     'conversations.delete': async ({ id }) => {
       for (const f of this.inFlight.values()) {
@@ -226,7 +234,7 @@ export class Backend {
     'chat.send': async ({ conversationId, content, modelPath }) => {
       const conversation = this.requireConversation(conversationId);
       this.assertNotBusy();
-      const model = await this.chooseModel(modelPath ?? null, conversation.modelPath);
+      const model = await this.chooseModel(conversationId, modelPath ?? null, conversation.pinnedModelPath);
       const user = this.options.store.addMessage({ conversationId, role: 'user', content, status: 'complete' });
       return this.startReply(conversationId, model, user.id);
     },
@@ -237,7 +245,7 @@ export class Backend {
       if (!last || (last.role === 'assistant' && !detail.messages.some((m) => m.role === 'user'))) {
         throw new ApiFailure({ code: 'BAD_INPUT', message: 'There is no reply to regenerate in this conversation' });
       }
-      const model = await this.chooseModel(modelPath ?? null, detail.conversation.modelPath);
+      const model = await this.chooseModel(conversationId, modelPath ?? null, detail.conversation.pinnedModelPath);
       if (last.role === 'assistant') this.options.store.deleteMessagesAfter(last.id, { inclusive: true });
       return this.startReply(conversationId, model, null);
     },
@@ -247,7 +255,7 @@ export class Backend {
       if (message.role !== 'user') throw new ApiFailure({ code: 'BAD_INPUT', message: 'Only your own messages can be edited' });
       const conversation = this.requireConversation(message.conversationId);
       this.assertNotBusy();
-      const model = await this.chooseModel(modelPath ?? null, conversation.modelPath);
+      const model = await this.chooseModel(message.conversationId, modelPath ?? null, conversation.pinnedModelPath);
       this.options.store.updateUserMessage(messageId, content);
       this.options.store.deleteMessagesAfter(messageId, { inclusive: false });
       return this.startReply(message.conversationId, model, messageId);
@@ -310,12 +318,17 @@ export class Backend {
   }
 
   /**
-   * The model for a reply: the one asked for, else the conversation's, else the last chosen, else the only
-   * usable model in the folder. Fails with NO_MODEL when none applies.
+   * The model for a reply: the one asked for (which pins it to the conversation), else the conversation's
+   * pinned model, else the last chosen, else the only usable model in the folder. Fails with NOT_FOUND /
+   * MODEL_INVALID for a bad explicit or pinned file and with NO_MODEL when none applies.
    */
-  private async chooseModel(requested: string | null, conversationModel: string | null): Promise<ModelInfo> {
-    const explicit = requested ?? conversationModel;
-    if (explicit) return this.checkModel(explicit);
+  private async chooseModel(conversationId: string, requested: string | null, pinned: string | null): Promise<ModelInfo> {
+    if (requested) {
+      const info = await this.checkModel(requested);
+      if (requested !== pinned) this.options.store.pinConversationModel(conversationId, requested);
+      return info;
+    }
+    if (pinned) return this.checkModel(pinned);
     const last = this.settings().lastModelPath;
     if (last && existsSync(last)) {
       const info = await readModelInfo(last);

@@ -126,6 +126,7 @@ interface SummaryRow {
   title: string;
   systemPrompt: string;
   modelPath: string | null;
+  pinnedModelPath: string | null;
   createdAt: number;
   updatedAt: number;
   messageCount: number;
@@ -305,6 +306,7 @@ function toSummary(row: SummaryRow): ConversationSummary {
     updatedAt: row.updatedAt,
     systemPrompt: row.systemPrompt,
     modelPath: row.modelPath,
+    pinnedModelPath: row.pinnedModelPath,
     energyJ: row.energyJ,
     messageCount: row.messageCount,
     promptTokens: row.promptTokens,
@@ -465,6 +467,7 @@ function describeIssues(error: z.ZodError): string {
 /** Summary columns of conversation `c`, with the aggregates over its messages. */
 const summaryColumns = `
   c.id AS id, c.title AS title, c.system_prompt AS systemPrompt, c.model_path AS modelPath,
+  c.pinned_model_path AS pinnedModelPath,
   c.created_at AS createdAt, c.updated_at AS updatedAt,
   (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS messageCount,
   (SELECT coalesce(sum(m.prompt_tokens), 0) FROM messages m
@@ -499,10 +502,11 @@ function prepareStatements(db: Database.Database) {
     energy_source_label = @energy_source_label, energy_measured = @energy_measured, energy_method = @energy_method,
     energy_fallback_reason = @energy_fallback_reason, energy_sample_count = @energy_sample_count`;
   return {
-    insertConversation: db.prepare<[string, string, string, string | null, number, number, number]>(
-      `INSERT INTO conversations (id, title, system_prompt, model_path, created_at, updated_at, title_is_auto)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    insertConversation: db.prepare<[string, string, string, string | null, string | null, number, number, number]>(
+      `INSERT INTO conversations (id, title, system_prompt, model_path, pinned_model_path, created_at, updated_at, title_is_auto)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    pinConversationModel: db.prepare<[string | null, string]>('UPDATE conversations SET pinned_model_path = ? WHERE id = ?'),
     listConversations: db.prepare<[], SummaryRow>(
       `SELECT ${summaryColumns}, NULL AS snippet FROM conversations c ORDER BY c.updated_at DESC, c.seq DESC`,
     ),
@@ -881,14 +885,16 @@ export class Store implements CalibrationStore {
   /**
    * Creates an empty conversation. Without `title` (or with a blank one) it is titled
    * {@link defaultConversationTitle} automatically, and its first user message will name it; a given
-   * title counts as chosen by the user. `createdAt` = `updatedAt` = now.
+   * title counts as chosen by the user. `createdAt` = `updatedAt` = now. `pinnedModelPath` (default
+   * null: the power governor chooses) pins a model for the conversation.
    */
-  createConversation(input: { systemPrompt: string; modelPath: string | null; title?: string }): ConversationSummary {
+  createConversation(input: { systemPrompt: string; modelPath: string | null; pinnedModelPath?: string | null; title?: string }): ConversationSummary {
     const chosen = input.title?.trim() ?? '';
     const title = chosen === '' ? defaultConversationTitle : chosen;
     const at = this.timestamp();
     const id = randomUUID();
-    this.wrap(() => this.stmt.insertConversation.run(id, title, input.systemPrompt, input.modelPath, at, at, chosen === '' ? 1 : 0));
+    const pinned = input.pinnedModelPath ?? null;
+    this.wrap(() => this.stmt.insertConversation.run(id, title, input.systemPrompt, input.modelPath, pinned, at, at, chosen === '' ? 1 : 0));
     return {
       id,
       title,
@@ -896,6 +902,7 @@ export class Store implements CalibrationStore {
       updatedAt: at,
       systemPrompt: input.systemPrompt,
       modelPath: input.modelPath,
+      pinnedModelPath: pinned,
       messageCount: 0,
       promptTokens: 0,
       energyJ: 0,
@@ -958,6 +965,19 @@ export class Store implements CalibrationStore {
   /** Deletes a conversation with its messages (and their search entries). Returns false if there was none. */
   deleteConversation(id: string): boolean {
     return this.wrap(() => this.stmt.deleteConversation.run(id).changes > 0);
+  }
+
+  /**
+   * Pins `modelPath` for the conversation (it then overrides the power governor), or unpins it with
+   * null. Does not change `updatedAt`.
+   * @throws StoreError `NOT_FOUND` if there is no such conversation.
+   */
+  pinConversationModel(id: string, modelPath: string | null): void {
+    this.wrap(() => {
+      if (this.stmt.pinConversationModel.run(modelPath, id).changes === 0) {
+        throw new StoreError('NOT_FOUND', `conversation ${id} not found`);
+      }
+    });
   }
 
   /**

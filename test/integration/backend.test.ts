@@ -151,6 +151,24 @@ describe('backend with llama.cpp', () => {
     assert.equal(ok(await backend.request('engine.status', {})).state, 'ready');
   });
 
+  test('a model given to chat.send is pinned to the conversation; conversations.pin changes it', async () => {
+    const conversation = ok(await backend.request('conversations.create', {}));
+    assert.equal(conversation.pinnedModelPath, null, 'a new chat is not pinned');
+    await send(conversation.id, 'Once upon a time', tinyQ8);
+    let detail = ok(await backend.request('conversations.get', { id: conversation.id }));
+    assert.equal(detail.conversation.pinnedModelPath, tinyQ8);
+    // Without a modelPath the pinned model answers, even though stories260K was chosen last elsewhere.
+    ok(await backend.request('settings.update', { lastModelPath: stories }));
+    const { done } = await send(conversation.id, 'The end');
+    assert.equal(done.message.stats!.modelPath, tinyQ8);
+    const unpinned = ok(await backend.request('conversations.pin', { id: conversation.id, modelPath: null }));
+    assert.equal(unpinned.pinnedModelPath, null);
+    const bad = await backend.request('conversations.pin', { id: conversation.id, modelPath: join(modelsDir, 'notes.gguf') });
+    assert.equal(!bad.ok && bad.error.code, 'MODEL_INVALID');
+    detail = ok(await backend.request('conversations.get', { id: conversation.id }));
+    assert.equal(detail.conversation.pinnedModelPath, null);
+  });
+
   test('bad model files fail before anything is stored', async () => {
     const conversation = ok(await backend.request('conversations.create', {}));
     const missing = await backend.request('chat.send', { conversationId: conversation.id, content: 'hi', modelPath: join(modelsDir, 'nope.gguf') });
