@@ -29,6 +29,8 @@ Commands:
            Lists stored conversations with message counts and token totals.
   web      [--port P] [--host H] [--data-dir DIR] [--models-dir DIR] [--cpu-only]
            Starts the browser mode on 127.0.0.1 and prints the URL (with its access token).
+  power    [--json] [--sysfs-root DIR] [--watch] [--interval-ms N]
+           Lists the power sensors (battery, RAPL, GPU, estimate): state, fix, watts now, and the battery.
 
 Environment: WATTWISE_DATA_DIR (data folder), WATTWISE_MODELS_DIR (models folder).`;
 
@@ -48,6 +50,8 @@ async function main(argv: string[]): Promise<number> {
       return history(rest);
     case 'web':
       return web(rest);
+    case 'power':
+      return (await import('./power.js')).powerCommand(rest);
     case undefined:
     case 'help':
     case '--help':
