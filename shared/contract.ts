@@ -340,6 +340,109 @@ export const energyTraceSchema = z.object({
 /** A conversation's power trace. */
 export type EnergyTrace = z.infer<typeof energyTraceSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// Power governor
+// ---------------------------------------------------------------------------------------------
+
+/** Governor profiles: Performance, Balanced, Saver, and Custom (the user's own limits). */
+export const profileIdSchema = z.enum(['performance', 'balanced', 'saver', 'custom']);
+/** A governor profile. */
+export type ProfileId = z.infer<typeof profileIdSchema>;
+
+/** The governor's settings: a profile for AC and one for battery, and the Custom limits. */
+export const governorSettingsSchema = z.object({
+  /** Profile while on mains power. Defaults to `performance`. */
+  acProfile: profileIdSchema,
+  /** Profile while on battery (switches automatically). Defaults to `balanced`. */
+  batteryProfile: profileIdSchema,
+  custom: z.object({
+    /** Cap on average power above idle during generation, W; null = none. */
+    wattCapW: z.number().positive().max(1000).nullable(),
+    /** "My battery must last until HH:MM" (local time, 24 h); null = none. */
+    batteryUntil: z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM, 24-hour')
+      .nullable(),
+    /** Or "for N hours" from now; null = none. Ignored when `batteryUntil` is set. */
+    batteryHours: z.number().positive().max(72).nullable(),
+    /** Battery to keep in reserve, percent. */
+    reservePercent: z.number().min(0).max(90),
+    /** Minimum decode speed, tokens/s (≈ 5 is reading speed). */
+    minDecodeTokensPerSecond: z.number().min(0).max(10000),
+    /** Minimum quality score 0..1 (1 = the family's largest variant at full precision). */
+    minQuality: z.number().min(0).max(1),
+  }),
+  /** Never switch models more often than this, minutes. */
+  minSwitchIntervalMinutes: z.number().min(0).max(1440),
+});
+/** The governor's settings. */
+export type GovernorSettings = z.infer<typeof governorSettingsSchema>;
+
+/** A cost prediction for one variant; `source` says whether it was measured here or predicted by the roofline model. */
+export const costPredictionSchema = z.object({
+  decodeTokensPerSecond: z.number().nonnegative(),
+  prefillTokensPerSecond: z.number().nonnegative(),
+  /** Average power above idle while decoding, W. */
+  powerW: z.number().nonnegative(),
+  energyJPerToken: z.number().nonnegative(),
+  source: z.enum(['measured', 'roofline']),
+});
+
+/** Governor constraints. */
+export const governorConstraintSchema = z.enum(['memory', 'min-speed', 'min-quality', 'watt-cap', 'battery-target']);
+
+/** One row of the governor's candidate table. */
+export const governorCandidateSchema = z.object({
+  modelPath: z.string(),
+  name: z.string(),
+  fileName: z.string(),
+  family: z.string(),
+  quantization: z.string().nullable(),
+  parameterCount: z.number().nonnegative().nullable(),
+  sizeBytes: z.number().int().nonnegative(),
+  settings: z.object({ threads: z.number().int().positive(), gpuLayers: z.number().int().nonnegative(), contextSize: z.number().int().positive() }),
+  predicted: costPredictionSchema,
+  /** Quality score 0..1 and what it rests on. */
+  quality: z.number().min(0).max(1),
+  qualityBasis: z.string(),
+  fits: z.boolean(),
+  memoryReason: z.string().nullable(),
+  feasible: z.boolean(),
+  chosen: z.boolean(),
+  rank: z.number().int().positive(),
+  violates: z.array(governorConstraintSchema),
+  /** Why it was not chosen (null for the chosen one). */
+  whyNot: z.string().nullable(),
+});
+/** One row of the governor's candidate table. */
+export type GovernorCandidate = z.infer<typeof governorCandidateSchema>;
+
+/** The governor's decision and the table behind it. */
+export const governorDecisionSchema = z.object({
+  /** The profile in effect (from the power source, or the one asked for). */
+  profile: profileIdSchema,
+  onAc: z.boolean(),
+  batteryPercent: z.number().min(0).max(100).nullable(),
+  /** The chosen variant (null only when no usable model is installed). */
+  chosen: governorCandidateSchema.nullable(),
+  bindingConstraint: z.union([governorConstraintSchema, z.enum(['none', 'no-candidates'])]),
+  /** Constraints the chosen variant violates (when nothing satisfies the target). */
+  violated: z.array(governorConstraintSchema),
+  /** Power budget above idle that applied, W. */
+  budgetW: z.number().nullable(),
+  /** One sentence, e.g. "On battery, 41% left, target 18:00 → 6.2 W budget → Qwen2.5-1.5B Q4_K_M at 0.19 J/token". */
+  reason: z.string(),
+  /** Ranked candidates, best first. */
+  candidates: z.array(governorCandidateSchema),
+  /** When the conversation has a pinned model, it answers instead (the UI says so). */
+  pinnedModelPath: z.string().nullable(),
+  /** The machine model behind roofline predictions. */
+  machine: z.object({ bandwidthBytesPerSecond: z.number().positive(), bandwidthSource: z.enum(['measured', 'default']), activePowerWPerCore: z.number().nonnegative() }),
+  decidedAt: epochMs,
+});
+/** The governor's decision. */
+export type GovernorDecision = z.infer<typeof governorDecisionSchema>;
+
 /** One message of a conversation. */
 export const messageSchema = z.object({
   id,
@@ -408,6 +511,8 @@ export const settingsSchema = z.object({
   defaultSystemPrompt: z.string().max(20000),
   /** The model chosen last; new chats use it. */
   lastModelPath: z.string().nullable(),
+  /** The power governor's profiles and limits. */
+  governor: governorSettingsSchema,
 });
 /** User settings. */
 export type Settings = z.infer<typeof settingsSchema>;
@@ -535,6 +640,14 @@ export const apiContract = {
   'chat.abort': { input: z.object({ requestId: id }).strict(), output: z.object({ aborted: z.boolean() }) },
   'settings.get': { input: empty, output: settingsSchema },
   'settings.update': { input: settingsSchema.partial().strict(), output: settingsSchema },
+  /**
+   * The governor's current decision and candidate table for the power state now: for a conversation
+   * (honouring its pinned model) or for a new chat; `profile` asks "what would this profile choose?".
+   */
+  'governor.decide': {
+    input: z.object({ conversationId: id.optional(), profile: profileIdSchema.optional() }).strict(),
+    output: governorDecisionSchema,
+  },
   'threads.calibrations': { input: empty, output: z.array(threadCalibrationSchema) },
   /** Power sources, battery, the recent power trace and the reply in progress (live gauges). */
   'energy.status': { input: empty, output: energyStatusSchema },
@@ -592,6 +705,11 @@ export const apiEventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('engine.status'),
     status: engineStatusSchema,
+  }),
+  z.object({
+    /** The governor's decision changed (power source, battery level, throttling, settings). */
+    type: z.literal('governor.decision'),
+    decision: governorDecisionSchema,
   }),
   z.object({
     type: z.literal('power.sample'),

@@ -28,6 +28,7 @@ import type { Store } from '../store/store.js';
 import { StoreError } from '../store/storeError.js';
 import { resolveModelsDir } from './paths.js';
 import { physicalCoreCount } from './system.js';
+import { defaultGovernorSettings } from '../governor/settings.js';
 
 /** Settings a fresh install starts with. */
 export const defaultSettings: Settings = {
@@ -38,6 +39,7 @@ export const defaultSettings: Settings = {
   theme: 'system',
   defaultSystemPrompt: 'You are Wattwise, a helpful and concise assistant running offline on this computer.',
   lastModelPath: null,
+  governor: defaultGovernorSettings,
 };
 
 /** How often a streaming reply's partial text is written to SQLite (ms), so a crash loses at most this much. */
@@ -273,6 +275,7 @@ export class Backend {
       return updated;
     },
     'threads.calibrations': () => this.options.store.listThreadCalibrations(),
+    'governor.decide': () => notWiredYet(),
     'energy.status': () => notWiredYet(),
     'energy.summary': () => notWiredYet(),
     'energy.trace': () => notWiredYet(),

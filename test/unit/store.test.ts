@@ -16,6 +16,7 @@ import type { ReplyStats, Settings, ThreadCalibration } from '../../shared/contr
 import { conversationDetailSchema, conversationSummarySchema, messageSchema } from '../../shared/contract.js';
 import { InvalidSettingsError, Store, deriveTitle, toFtsQuery, type StoreOptions } from '../../electron/store/store.js';
 import { latestSchemaVersion } from '../../electron/store/migrations/index.js';
+import { defaultGovernorSettings } from '../../electron/governor/settings.js';
 import { StoreError } from '../../electron/store/storeError.js';
 import { repoRoot } from '../helpers/models.js';
 
@@ -548,6 +549,7 @@ describe('settings', () => {
     maxReplyTokens: 512,
     theme: 'system',
     defaultSystemPrompt: 'You are a helpful assistant.',
+    governor: defaultGovernorSettings,
     lastModelPath: null,
   };
 
@@ -695,7 +697,7 @@ describe('storage failures', () => {
     const first = open(file);
     const conv = first.createConversation({ systemPrompt: 'keep', modelPath: null });
     const kept = first.addMessage({ conversationId: conv.id, role: 'user', content: 'Keep me safe', status: 'complete' });
-    first.updateSettings({ contextSize: 4096 }, { modelsDir: null, contextSize: 2048, threads: null, maxReplyTokens: 512, theme: 'system', defaultSystemPrompt: '', lastModelPath: null });
+    first.updateSettings({ contextSize: 4096 }, { modelsDir: null, contextSize: 2048, threads: null, maxReplyTokens: 512, theme: 'system', defaultSystemPrompt: '', lastModelPath: null, governor: defaultGovernorSettings });
     first.close();
 
     const raw = new Database(file);
@@ -735,7 +737,7 @@ describe('storage failures', () => {
       assert.equal(roomy.getMessage(kept.id)?.content, 'Keep me safe');
       assert.equal(roomy.getConversation(conv.id)?.messages.length, 1 + added.length);
       assert.equal(roomy.listConversations().length, 1, 'the conversation that did not fit was not half-created');
-      assert.equal(roomy.getSettings({ modelsDir: null, contextSize: 2048, threads: null, maxReplyTokens: 512, theme: 'system', defaultSystemPrompt: '', lastModelPath: null }).contextSize, 4096);
+      assert.equal(roomy.getSettings({ modelsDir: null, contextSize: 2048, threads: null, maxReplyTokens: 512, theme: 'system', defaultSystemPrompt: '', lastModelPath: null, governor: defaultGovernorSettings }).contextSize, 4096);
       roomy.addMessage({ conversationId: conv.id, role: 'user', content: 'room again', status: 'complete' });
     } finally {
       roomy.close();

@@ -857,6 +857,8 @@ export class AppStore {
       case 'power.sample':
         this.#powerSample(event);
         return;
+      case 'governor.decision':
+        return; // the governor panel subscribes to these
       default: {
         const unreachable: never = event;
         console.warn('Wattwise: unknown event', unreachable);

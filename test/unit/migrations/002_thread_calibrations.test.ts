@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { migration001 } from '../../../electron/store/migrations/001_initial.js';
 import { migration002 } from '../../../electron/store/migrations/002_thread_calibrations.js';
 import { latestSchemaVersion, migrate, schemaVersion } from '../../../electron/store/migrations/index.js';
+import { defaultGovernorSettings } from '../../../electron/governor/settings.js';
 import { Store } from '../../../electron/store/store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wattwise-'));
@@ -155,7 +156,7 @@ test('the store opens a version-1 file, migrates it, and honours the backfilled 
 
     store.saveThreadCalibration({ modelPath: '/models/a.gguf', modelSizeBytes: 1000, bestThreads: 3, trials: [{ threads: 3, decodeTokensPerSecond: 12 }], measuredAt: 5 });
     assert.equal(store.getThreadCalibration('/models/a.gguf', 1000)?.bestThreads, 3);
-    assert.equal(store.getSettings({ modelsDir: null, contextSize: 2048, threads: null, maxReplyTokens: 512, theme: 'system', defaultSystemPrompt: '', lastModelPath: null }).theme, 'dark');
+    assert.equal(store.getSettings({ modelsDir: null, contextSize: 2048, threads: null, maxReplyTokens: 512, theme: 'system', defaultSystemPrompt: '', lastModelPath: null, governor: defaultGovernorSettings }).theme, 'dark');
   } finally {
     store.close();
   }
