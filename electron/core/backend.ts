@@ -28,7 +28,7 @@ import type { Store } from '../store/store.js';
 import { StoreError } from '../store/storeError.js';
 import { resolveModelsDir } from './paths.js';
 import { physicalCoreCount } from './system.js';
-import { defaultGovernorSettings } from '../governor/settings.js';
+import { defaultGovernorSettings } from './governorSettings.js';
 
 /** Settings a fresh install starts with. */
 export const defaultSettings: Settings = {

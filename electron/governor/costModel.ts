@@ -40,6 +40,13 @@ export const DEFAULT_ACTIVE_POWER_W = 15;
  */
 export const DEFAULT_PREFILL_SPEEDUP = 10;
 
+/**
+ * DRAM energy per byte read: 160 pJ/byte (≈ 20 pJ/bit). Horowitz, "Computing's energy problem", ISSCC
+ * 2014: a 64-bit DRAM access costs 1.3–2.6 nJ, i.e. 20–40 pJ/bit; LPDDR4/5 laptops sit at the low end.
+ * At 20 GB/s that is 3.2 W, in line with the 1–4 W DRAM power laptops draw under memory load.
+ */
+export const DEFAULT_DRAM_ENERGY_J_PER_BYTE = 160e-12;
+
 /** The machine model used when the caller has nothing better. */
 export const DEFAULT_MACHINE: Readonly<MachineModel> = {
   bandwidthBytesPerSecond: DEFAULT_BANDWIDTH_BYTES_PER_SECOND,
@@ -66,6 +73,9 @@ function nonNegative(x: number | null | undefined, fallback: number): number {
  *    ÷ the measured speed; `powerW` = the measured power, else J/token × tokens/s.
  * 2. `roofline` otherwise: decode tokens/s = bandwidth ÷ (sizeBytes + kvCacheBytesPerToken),
  *    prefill = decode × `prefillSpeedup`, powerW = `machine.activePowerW`, J/token = powerW ÷ decode.
+ *    With the per-core model (`machine.activePowerWPerCore` set): decode = min(memory roof, compute roof
+ *    of `settings.threads` cores at `machine.flopsPerCore`), powerW = threads × W per core + DRAM energy per
+ *    byte × bytes/s actually read.
  *    Threads and GPU layers do not scale the power: the caller's thread calibration already picks the
  *    fastest setting, and in the bandwidth-bound regime the memory system runs flat out at any of them;
  *    the machine's bandwidth and active power are measured under the settings the caller uses.
@@ -95,6 +105,23 @@ export function predictCost(input: CandidateInput, machine: MachineModel): CostP
   }
   const bandwidth = positive(machine.bandwidthBytesPerSecond, DEFAULT_BANDWIDTH_BYTES_PER_SECOND);
   const bytesPerToken = Math.max(1, nonNegative(input.sizeBytes, 0) + nonNegative(input.kvCacheBytesPerToken, 0));
+  const perCoreW = machine.activePowerWPerCore;
+  if (typeof perCoreW === 'number' && Number.isFinite(perCoreW) && perCoreW >= 0) {
+    // Per-core roofline: decode is the lower of the memory roof and the compute roof of `threads` cores;
+    // power is the busy cores plus the DRAM traffic that speed causes (so a small, compute-bound model
+    // draws less memory power than a large, bandwidth-bound one).
+    const threads = Math.max(1, Math.floor(nonNegative(input.settings.threads, 1)));
+    const memoryRoof = bandwidth / bytesPerToken;
+    const params = input.parameterCount;
+    const computeRoof =
+      typeof machine.flopsPerCore === 'number' && machine.flopsPerCore > 0 && typeof params === 'number' && params > 0
+        ? (threads * machine.flopsPerCore) / (2 * params)
+        : Number.POSITIVE_INFINITY;
+    const decode = Math.min(memoryRoof, computeRoof);
+    const dram = nonNegative(machine.dramEnergyJPerByte, DEFAULT_DRAM_ENERGY_J_PER_BYTE);
+    const powerW = threads * perCoreW + dram * decode * bytesPerToken;
+    return { decodeTokensPerSecond: decode, prefillTokensPerSecond: decode * speedup, powerW, energyJPerToken: powerW / decode, source: 'roofline' };
+  }
   const decode = bandwidth / bytesPerToken;
   return {
     decodeTokensPerSecond: decode,

@@ -118,6 +118,18 @@ export interface MachineModel {
   activePowerW: number;
   /** Prefill speedup over decode (compute-bound vs bandwidth-bound). Defaults to 10. */
   prefillSpeedup?: number;
+  /**
+   * Per-core model (optional). When set, the roofline uses the candidate's thread count: power =
+   * threads × this + DRAM power, instead of the flat `activePowerW`. W per busy core above idle.
+   */
+  activePowerWPerCore?: number;
+  /**
+   * Sustained FLOP/s of one core on llama.cpp's matrix-vector kernels (the compute roof). When set with
+   * a known parameter count, decode ≤ threads × this ÷ (2 FLOPs × parameters).
+   */
+  flopsPerCore?: number;
+  /** DRAM energy per byte read, J/byte (only with `activePowerWPerCore`). Defaults to {@link import('./costModel.js').DEFAULT_DRAM_ENERGY_J_PER_BYTE}. */
+  dramEnergyJPerByte?: number;
 }
 
 /** A variant with its predicted cost and quality prior (built by `buildCandidates`). */

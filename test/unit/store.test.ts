@@ -16,7 +16,7 @@ import type { ReplyStats, Settings, ThreadCalibration } from '../../shared/contr
 import { conversationDetailSchema, conversationSummarySchema, messageSchema } from '../../shared/contract.js';
 import { InvalidSettingsError, Store, deriveTitle, toFtsQuery, type StoreOptions } from '../../electron/store/store.js';
 import { latestSchemaVersion } from '../../electron/store/migrations/index.js';
-import { defaultGovernorSettings } from '../../electron/governor/settings.js';
+import { defaultGovernorSettings } from '../../electron/core/governorSettings.js';
 import { StoreError } from '../../electron/store/storeError.js';
 import { repoRoot } from '../helpers/models.js';
 

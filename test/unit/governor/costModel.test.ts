@@ -203,3 +203,34 @@ describe('profiles', () => {
     assert.equal(profileTarget('turbo' as 'balanced', ac).profile, 'balanced');
   });
 });
+
+describe('predictCost: per-core roofline', () => {
+  const perCore: MachineModel = { bandwidthBytesPerSecond: 20e9, activePowerW: 15, activePowerWPerCore: 4, flopsPerCore: 20e9, dramEnergyJPerByte: 160e-12 };
+
+  test('a large model is memory-bound and draws full DRAM power', () => {
+    const c = predictCost(input({ parameterCount: 4e9, sizeBytes: 2e9, settings: { threads: 2, gpuLayers: 0, contextSize: 2048 } }), perCore);
+    // memory roof 20e9/2e9 = 10 tok/s; compute roof 2 × 20e9 / 8e9 = 5 tok/s → compute-bound here
+    assert.equal(c.decodeTokensPerSecond, 5);
+    assert.ok(Math.abs(c.powerW - (2 * 4 + 160e-12 * 5 * 2e9)) < 1e-9);
+    const fast = predictCost(input({ parameterCount: 1e9, sizeBytes: 4e9, settings: { threads: 4, gpuLayers: 0, contextSize: 2048 } }), perCore);
+    // memory roof 5 tok/s; compute roof 4 × 20e9 / 2e9 = 40 → memory-bound: DRAM at the full 20 GB/s
+    assert.equal(fast.decodeTokensPerSecond, 5);
+    assert.ok(Math.abs(fast.powerW - (4 * 4 + 160e-12 * 20e9)) < 1e-9);
+  });
+
+  test('a small, compute-bound model draws less power than a large one at the same threads', () => {
+    const small = predictCost(input({ parameterCount: 3e5, sizeBytes: 1.2e6, settings: { threads: 1, gpuLayers: 0, contextSize: 2048 } }), perCore);
+    const large = predictCost(input({ parameterCount: 1.35e8, sizeBytes: 2.7e8, settings: { threads: 1, gpuLayers: 0, contextSize: 2048 } }), perCore);
+    assert.ok(small.powerW < large.powerW, `${small.powerW} < ${large.powerW}`);
+    assert.ok(small.energyJPerToken < large.energyJPerToken);
+    assert.ok(small.decodeTokensPerSecond > large.decodeTokensPerSecond);
+  });
+
+  test('more threads: more power, and more speed only while compute-bound', () => {
+    const one = predictCost(input({ parameterCount: 1e8, sizeBytes: 2e8, settings: { threads: 1, gpuLayers: 0, contextSize: 2048 } }), perCore);
+    const two = predictCost(input({ parameterCount: 1e8, sizeBytes: 2e8, settings: { threads: 2, gpuLayers: 0, contextSize: 2048 } }), perCore);
+    assert.ok(two.powerW > one.powerW);
+    assert.ok(two.decodeTokensPerSecond > one.decodeTokensPerSecond);
+    assert.equal(two.source, 'roofline');
+  });
+});

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { migration001 } from '../../../electron/store/migrations/001_initial.js';
 import { migration002 } from '../../../electron/store/migrations/002_thread_calibrations.js';
 import { latestSchemaVersion, migrate, schemaVersion } from '../../../electron/store/migrations/index.js';
-import { defaultGovernorSettings } from '../../../electron/governor/settings.js';
+import { defaultGovernorSettings } from '../../../electron/core/governorSettings.js';
 import { Store } from '../../../electron/store/store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wattwise-'));

@@ -2,7 +2,7 @@
  * Default governor settings (the `governor` key of the app settings).
  */
 import type { GovernorSettings } from '../../shared/contract.js';
-import { DEFAULT_MIN_DECODE_TOKENS_PER_SECOND } from './profiles.js';
+import { DEFAULT_MIN_DECODE_TOKENS_PER_SECOND } from '../governor/profiles.js';
 
 /**
  * Performance on AC, Balanced on battery (what laptop OS power plans do by default); Custom starts with
