@@ -219,7 +219,8 @@ describe('predictCost: per-core roofline', () => {
   });
 
   test('a small, compute-bound model draws less power than a large one at the same threads', () => {
-    const small = predictCost(input({ parameterCount: 3e5, sizeBytes: 1.2e6, settings: { threads: 1, gpuLayers: 0, contextSize: 2048 } }), perCore);
+    // Q4_0-like (0.56 bytes per weight): compute roof 20e9 / 2e6 = 10,000 tok/s < memory roof 35,714 tok/s.
+    const small = predictCost(input({ parameterCount: 1e6, sizeBytes: 0.56e6, settings: { threads: 1, gpuLayers: 0, contextSize: 2048 } }), perCore);
     const large = predictCost(input({ parameterCount: 1.35e8, sizeBytes: 2.7e8, settings: { threads: 1, gpuLayers: 0, contextSize: 2048 } }), perCore);
     assert.ok(small.powerW < large.powerW, `${small.powerW} < ${large.powerW}`);
     assert.ok(small.energyJPerToken < large.energyJPerToken);
@@ -227,10 +228,15 @@ describe('predictCost: per-core roofline', () => {
   });
 
   test('more threads: more power, and more speed only while compute-bound', () => {
-    const one = predictCost(input({ parameterCount: 1e8, sizeBytes: 2e8, settings: { threads: 1, gpuLayers: 0, contextSize: 2048 } }), perCore);
-    const two = predictCost(input({ parameterCount: 1e8, sizeBytes: 2e8, settings: { threads: 2, gpuLayers: 0, contextSize: 2048 } }), perCore);
+    // Q4-like: memory roof 20e9 / 0.56e8 ≈ 357 tok/s; compute roof 100 tok/s per thread.
+    const one = predictCost(input({ parameterCount: 1e8, sizeBytes: 0.56e8, settings: { threads: 1, gpuLayers: 0, contextSize: 2048 } }), perCore);
+    const two = predictCost(input({ parameterCount: 1e8, sizeBytes: 0.56e8, settings: { threads: 2, gpuLayers: 0, contextSize: 2048 } }), perCore);
+    const eight = predictCost(input({ parameterCount: 1e8, sizeBytes: 0.56e8, settings: { threads: 8, gpuLayers: 0, contextSize: 2048 } }), perCore);
     assert.ok(two.powerW > one.powerW);
-    assert.ok(two.decodeTokensPerSecond > one.decodeTokensPerSecond);
+    assert.equal(one.decodeTokensPerSecond, 100);
+    assert.equal(two.decodeTokensPerSecond, 200);
+    assert.ok(Math.abs(eight.decodeTokensPerSecond - 20e9 / 0.56e8) < 1e-6, 'capped by the memory roof');
+    assert.ok(eight.energyJPerToken > two.energyJPerToken, 'threads past the memory roof only cost energy');
     assert.equal(two.source, 'roofline');
   });
 });
