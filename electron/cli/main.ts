@@ -297,6 +297,7 @@ const idleEngine: ChatEngine = {
   status: () => ({ state: 'idle', modelPath: null, loadProgress: null, threads: null, error: null }),
   onStatus: () => () => undefined,
   load: () => Promise.reject(new Error('this command does not load models')),
+  checkFit: () => Promise.resolve({ fits: true, reason: null, requiredRamBytes: null, gpuLayers: 0 }),
   unload: () => Promise.resolve(),
   generate: () => Promise.reject(new Error('this command does not generate')),
   dispose: () => Promise.resolve(),

@@ -47,6 +47,7 @@ import {
   type ChatTurn,
   type GenerateRequest,
   type GenerateResult,
+  type MemoryFit,
   type StopReason,
 } from './types.js';
 import { EngineStatusTracker } from './engineStatus.js';
@@ -518,31 +519,46 @@ export class LlamaEngine implements ChatEngine {
     const info = await readModelInfo(path);
     if (!info.usable) throw new EngineError('MODEL_INVALID', `${info.fileName}: ${info.problem ?? 'not a usable GGUF file'}`);
 
-    let need: { ram: number; vram: number };
+    const fit = await this.fitOf(info, contextSize);
+    if (!fit.fits) throw new EngineError('MODEL_TOO_LARGE', fit.reason ?? `${info.fileName} does not fit in memory`);
+    return info;
+  }
+
+  /** {@inheritDoc ChatEngine.checkFit} */
+  async checkFit(modelPath: string, contextSize: number): Promise<MemoryFit> {
+    const info = await readModelInfo(resolve(modelPath));
+    if (!info.usable) return { fits: false, reason: `${info.fileName}: ${info.problem ?? 'not a usable GGUF file'}`, requiredRamBytes: null, gpuLayers: 0 };
+    return this.fitOf(info, contextSize);
+  }
+
+  /** Memory check against free RAM (and VRAM), counting what unloading the current model would free. */
+  private async fitOf(info: ModelInfo, contextSize: number): Promise<MemoryFit> {
+    let need: { ram: number; vram: number; gpuLayers: number };
     try {
-      need = await this.estimateMemory(path, this.effectiveContextSize(info, contextSize));
+      need = await this.estimateMemory(info.path, this.effectiveContextSize(info, contextSize));
     } catch {
       // An estimate we cannot make is no reason to refuse the model: llama.cpp checks again at load time.
-      return info;
+      return { fits: true, reason: null, requiredRamBytes: null, gpuLayers: 0 };
     }
     const reclaim = this.current?.session?.context.memoryUsage ?? { ram: 0, vram: 0 };
     const modelReclaim = this.current?.model.memoryUsage ?? { ram: 0, vram: 0 };
     const limit = this.options.memoryLimitBytes;
     const freeRam = limit ?? os.freemem() + reclaim.ram + modelReclaim.ram;
+    const result = { requiredRamBytes: need.ram, gpuLayers: need.gpuLayers };
     if (need.ram > freeRam) {
-      throw new EngineError('MODEL_TOO_LARGE', `${info.fileName} needs ${formatGiB(need.ram)}, ${formatGiB(freeRam)} free`);
+      return { fits: false, reason: `${info.fileName} needs ${formatGiB(need.ram)}, ${formatGiB(freeRam)} free`, ...result };
     }
     if (need.vram > 0) {
       const freeVram = limit ?? (await this.llama.getVramState()).free + reclaim.vram + modelReclaim.vram;
       if (need.vram > freeVram) {
-        throw new EngineError('MODEL_TOO_LARGE', `${info.fileName} needs ${formatGiB(need.vram)} of GPU memory, ${formatGiB(freeVram)} free`);
+        return { fits: false, reason: `${info.fileName} needs ${formatGiB(need.vram)} of GPU memory, ${formatGiB(freeVram)} free`, ...result };
       }
     }
-    return info;
+    return { fits: true, reason: null, ...result };
   }
 
   /** node-llama-cpp's estimate of RAM and VRAM for the model + one context of `contextSize`, in bytes. */
-  private async estimateMemory(path: string, contextSize: number): Promise<{ ram: number; vram: number }> {
+  private async estimateMemory(path: string, contextSize: number): Promise<{ ram: number; vram: number; gpuLayers: number }> {
     const fileInfo = await readGgufFileInfo(path, { sourceType: 'filesystem', logWarnings: false });
     const insights = await GgufInsights.from(fileInfo, this.llama);
     let gpuLayers = 0;
@@ -552,7 +568,7 @@ export class LlamaEngine implements ChatEngine {
     }
     const model = await insights.estimateModelResourceRequirementsV2({ gpuLayers });
     const context = await insights.estimateContextResourceRequirementsV2({ contextSize, modelGpuLayers: gpuLayers, sequences: 1 });
-    return { ram: model.cpuRam + context.cpuRam, vram: model.gpuVram + context.gpuVram };
+    return { ram: model.cpuRam + context.cpuRam, vram: model.gpuVram + context.gpuVram, gpuLayers };
   }
 
   /** The context size actually asked of llama.cpp: the request, capped at the model's training context. */

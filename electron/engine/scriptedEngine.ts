@@ -10,7 +10,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { EngineStatus, ReplyStats } from '../../shared/contract.js';
-import { EngineError, type ChatEngine, type ChatTurn, type GenerateRequest, type GenerateResult, type StopReason } from './types.js';
+import { EngineError, type ChatEngine, type ChatTurn, type GenerateRequest, type GenerateResult, type MemoryFit, type StopReason } from './types.js';
 import { EngineStatusTracker } from './engineStatus.js';
 
 /** Options of {@link ScriptedEngine}. */
@@ -193,6 +193,17 @@ export class ScriptedEngine implements ChatEngine {
   }
 
   /** {@inheritDoc ChatEngine.dispose} */
+  /** {@inheritDoc ChatEngine.checkFit} A scripted engine needs no memory: every existing file fits. */
+  async checkFit(modelPath: string, _contextSize: number): Promise<MemoryFit> {
+    try {
+      const st = await stat(resolve(modelPath));
+      if (st.isFile()) return { fits: true, reason: null, requiredRamBytes: 0, gpuLayers: 0 };
+    } catch {
+      // fall through
+    }
+    return { fits: false, reason: `model file not found: ${modelPath}`, requiredRamBytes: null, gpuLayers: 0 };
+  }
+
   /** {@inheritDoc ChatEngine.unload} */
   async unload(): Promise<void> {
     for (const c of this.inFlight) c.abort();

@@ -50,6 +50,17 @@ export interface CalibrationStore {
   saveThreadCalibration(calibration: ThreadCalibration): void;
 }
 
+/** Whether a model fits in memory with a context of a given size (node-llama-cpp's estimate). */
+export interface MemoryFit {
+  fits: boolean;
+  /** Why not, e.g. "qwen.gguf needs 5.1 GiB, 3.2 GiB free"; null when it fits. */
+  reason: string | null;
+  /** Estimated RAM for the model plus one context, bytes (null when it could not be estimated). */
+  requiredRamBytes: number | null;
+  /** Layers that would be offloaded to the GPU (0 on CPU-only machines). */
+  gpuLayers: number;
+}
+
 /** An inference engine: one model loaded at a time; loads and swaps are serialized. */
 export interface ChatEngine {
   /** Current status (also pushed to `onStatus` listeners on every change). */
@@ -61,6 +72,11 @@ export interface ChatEngine {
    * Rejects with {@link EngineError} (`NOT_FOUND`, `MODEL_INVALID`, `MODEL_TOO_LARGE`, `MODEL_LOAD_FAILED`).
    */
   load(modelPath: string, options?: { contextSize?: number; threads?: number | null }): Promise<void>;
+  /**
+   * Whether `modelPath` would fit in free memory (counting what unloading the current model frees) with
+   * a context of `contextSize` tokens. Never throws: an unreadable file does not fit, with the reason.
+   */
+  checkFit(modelPath: string, contextSize: number): Promise<MemoryFit>;
   /** Unloads the model (aborting any generation in flight) and frees its memory; the engine stays usable. */
   unload(): Promise<void>;
   /** Generates one reply; rejects with {@link EngineError} on failure (never for an abort). */

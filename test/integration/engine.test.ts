@@ -288,8 +288,26 @@ describe('LlamaEngine (real models, CPU)', () => {
       const err = await rejectsWithCode(small.load(stories, { contextSize: 2048, threads: 1 }), 'MODEL_TOO_LARGE', /needs [\d.e-]+ GiB, [\d.e-]+ GiB free/);
       assert.match(err.message, /0\.00098 GiB free/);
       assert.equal(small.status().error?.code, 'MODEL_TOO_LARGE');
+      const fit = await small.checkFit(stories, 2048);
+      assert.equal(fit.fits, false);
+      assert.match(fit.reason ?? '', /needs [\d.e-]+ GiB, [\d.e-]+ GiB free/);
+      assert.ok((fit.requiredRamBytes ?? 0) > 1024 * 1024);
     } finally {
       await small.dispose();
+    }
+  });
+
+  test('checkFit: a tiny model fits with its estimate; a non-GGUF file does not', async () => {
+    const e = await LlamaEngine.create({ calibrationStore: new MemoryCalibrationStore(), gpu: false, logLevel: 'error' });
+    try {
+      const fit = await e.checkFit(stories, 2048);
+      assert.deepEqual({ fits: fit.fits, reason: fit.reason, gpuLayers: fit.gpuLayers }, { fits: true, reason: null, gpuLayers: 0 });
+      assert.ok((fit.requiredRamBytes ?? 0) > 1_000_000, 'the estimate covers at least the weights');
+      const bad = await e.checkFit(new URL(import.meta.url).pathname, 2048);
+      assert.equal(bad.fits, false);
+      assert.match(bad.reason ?? '', /GGUF/);
+    } finally {
+      await e.dispose();
     }
   });
 
