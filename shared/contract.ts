@@ -117,6 +117,11 @@ export const modelInfoSchema = z.object({
   family: z.string().nullable(),
   /** `general.size_label` (e.g. "1.5B", "8x7B") when present. */
   sizeLabel: z.string().nullable(),
+  /**
+   * Bytes of KV cache one context token takes at llama.cpp's default F16 cache: 2 (K and V) × layers ×
+   * KV heads × head size × 2 bytes; null when the header lacks the shape.
+   */
+  kvCacheBytesPerToken: z.number().nonnegative().nullable(),
 });
 /** One `.gguf` file in the models folder. */
 export type ModelInfo = z.infer<typeof modelInfoSchema>;

@@ -306,6 +306,26 @@ export function modelFamily(input: { basename: string | null; finetune: string |
   return (stem || input.architecture || input.fileName).toLowerCase();
 }
 
+/**
+ * F16 KV cache bytes per context token from `<arch>.*` metadata: 2 (K and V) × `block_count` ×
+ * (`attention.head_count_kv` × `attention.key_length`, else `embedding_length` ÷ `head_count` × `head_count_kv`)
+ * × 2 bytes (llama.cpp's default `type_k`/`type_v` = F16). Null when a field is missing or not a number.
+ */
+export function kvCacheBytesPerToken(arch: Record<string, unknown> | undefined): number | null {
+  if (!arch) return null;
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : null);
+  const attention = (arch.attention ?? {}) as Record<string, unknown>;
+  const layers = num(arch.block_count);
+  const embd = num(arch.embedding_length);
+  const heads = num(attention.head_count);
+  const kvHeads = num(attention.head_count_kv) ?? heads;
+  if (layers === null || kvHeads === null) return null;
+  const keyLength = num(attention.key_length) ?? (embd !== null && heads !== null ? embd / heads : null);
+  const valueLength = num(attention.value_length) ?? keyLength;
+  if (keyLength === null || valueLength === null) return null;
+  return layers * kvHeads * (keyLength + valueLength) * 2;
+}
+
 export async function readModelInfo(filePath: string): Promise<ModelInfo> {
   const path = resolve(filePath);
   const fileName = basename(path);
@@ -323,6 +343,7 @@ export async function readModelInfo(filePath: string): Promise<ModelInfo> {
     hasChatTemplate: false,
     family: null,
     sizeLabel: null,
+    kvCacheBytesPerToken: null,
   };
   try {
     const parts = splitModelParts(path);
@@ -359,6 +380,7 @@ export async function readModelInfo(filePath: string): Promise<ModelInfo> {
     const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
     const g = general as Record<string, unknown> | undefined;
     info.sizeLabel = text(g?.size_label);
+    info.kvCacheBytesPerToken = kvCacheBytesPerToken(fileInfo.architectureMetadata as Record<string, unknown> | undefined);
     info.family = modelFamily({ basename: text(g?.basename), finetune: text(g?.finetune), fileName, architecture: info.architecture });
 
     const insights = await GgufInsights.from(fileInfo);

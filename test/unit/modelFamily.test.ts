@@ -20,3 +20,12 @@ test('readModelInfo fills family and size label', async () => {
   const stories = await readModelInfo(testModel('stories260K.gguf'));
   assert.equal(stories.family, 'stories');
 });
+
+test('KV cache bytes per token from the header shape', async () => {
+  // stories260K: 5 layers, embedding 64, 8 heads, 4 KV heads → 5 × 4 × (8 + 8) × 2 bytes = 640
+  const stories = await readModelInfo(testModel('stories260K.gguf'));
+  assert.equal(stories.kvCacheBytesPerToken, 640);
+  // TinyStories-656K: 2 layers, embedding 128, 8 heads, 4 KV heads → 2 × 4 × (16 + 16) × 2 = 512
+  const tiny = await readModelInfo(testModel('TinyStories-656K-Q8_0.gguf'));
+  assert.equal(tiny.kvCacheBytesPerToken, 512);
+});
