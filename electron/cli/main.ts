@@ -9,7 +9,12 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { resolve } from 'node:path';
 import type { ApiError, ConversationSummary, Message, ModelInfo } from '../../shared/contract.js';
-import { formatBytes, formatDurationMs, formatParameterCount, formatTokensPerSecond } from '../../shared/format.js';
+import { formatBytes, formatDurationMs, formatEnergyJ, formatParameterCount, formatTokensPerSecond } from '../../shared/format.js';
+import { profileIdSchema, type GovernorDecision, type GovernorSettings } from '../../shared/contract.js';
+import { defaultGovernorSettings } from '../core/governorSettings.js';
+import type { GovernorPowerInput } from '../core/governorService.js';
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { openRuntime } from '../core/runtime.js';
 import { defaultDataDir } from '../core/paths.js';
 import { listModels, readModelInfo } from '../models/catalog.js';
@@ -20,9 +25,12 @@ import { startWebMode } from '../server/webMode.js';
 export const usage = `Usage: npm run -s wattwise -- <command> [options]
 
 Commands:
-  chat     --model FILE --prompt TEXT [--max-tokens N] [--threads N] [--context-size N]
-           [--system TEXT] [--data-dir DIR] [--json]
-           Streams a reply to stdout and stores the conversation like the app does.
+  chat     --prompt TEXT [--model FILE] [--max-tokens N] [--threads N] [--context-size N]
+           [--system TEXT] [--data-dir DIR] [--models-dir DIR] [--json] [governor target flags]
+           Streams a reply to stdout and stores the conversation like the app does. Without
+           --model the power governor chooses among the models in the models folder.
+  governor [--models-dir DIR] [--data-dir DIR] [--json] [governor target flags]
+           Prints the governor's decision and the candidate table.
   models   [--models-dir DIR] [--data-dir DIR] [--json]
            Lists the GGUF files in the models folder, unusable ones with the reason.
   history  [--data-dir DIR] [--json]
@@ -31,6 +39,16 @@ Commands:
            Starts the browser mode on 127.0.0.1 and prints the URL (with its access token).
   power    [--json] [--sysfs-root DIR] [--watch] [--interval-ms N]
            Lists the power sensors (battery, RAPL, GPU, estimate): state, fix, watts now, and the battery.
+
+Governor target flags:
+  --profile performance|balanced|saver   (default: the profile set in the app for AC / battery)
+  --watt-cap W                 average W above idle while generating (Custom)
+  --battery-until HH:MM | --battery-hours H   the battery must last until then (Custom)
+  --reserve-percent P          battery to keep (default 10)
+  --min-tokens-per-second R    decode speed floor (default 5, about reading speed)
+  --min-quality Q              quality floor 0..1
+  --power-state-json FILE      decide for another power state, e.g.
+                               {"onAc": false, "batteryPercent": 40, "batteryCapacityWh": 55, "baselinePowerW": 6}
 
 Environment: WATTWISE_DATA_DIR (data folder), WATTWISE_MODELS_DIR (models folder).`;
 
@@ -50,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
       return history(rest);
     case 'web':
       return web(rest);
+    case 'governor':
+      return governorCommand(rest);
     case 'power':
       return (await import('./power.js')).powerCommand(rest);
     case undefined:
@@ -94,24 +114,28 @@ async function chat(args: string[]): Promise<number> {
     'models-dir': { type: 'string' },
     'cpu-only': { type: 'boolean' },
     json: { type: 'boolean' },
+    ...governorFlags,
   });
-  if (!v.model) throw new UsageError('chat needs --model FILE');
   if (!v.prompt) throw new UsageError('chat needs --prompt TEXT');
-  const modelPath = resolve(v.model as string);
+  const modelPath = v.model ? resolve(v.model as string) : null;
+  const target = await governorTarget(v);
   const maxTokens = positiveInt(v['max-tokens'] as string | undefined, '--max-tokens');
   const threads = positiveInt(v.threads as string | undefined, '--threads');
   const contextSize = positiveInt(v['context-size'] as string | undefined, '--context-size');
   const json = v.json === true;
 
   // Check the file before opening anything, so a bad path fails in milliseconds with one line.
-  const info = await readModelInfo(modelPath);
-  if (!info.usable) throw new CommandError(`${modelPath}: ${info.problem ?? 'not a usable GGUF model'}`);
+  if (modelPath) {
+    const checked = await readModelInfo(modelPath);
+    if (!checked.usable) throw new CommandError(`${modelPath}: ${checked.problem ?? 'not a usable GGUF model'}`);
+  }
 
   const backend = await openRuntime({
     dataDir: dataDirOf(v['data-dir'] as string | undefined),
     transport: 'ipc',
     modelsDirOverride: (v['models-dir'] as string | undefined) ?? null,
-    overrides: { maxReplyTokens: maxTokens, threads, contextSize },
+    powerStateOverride: target.powerState,
+    overrides: { maxReplyTokens: maxTokens, threads, contextSize, ...(target.governor ? { governor: target.governor } : {}) },
     gpu: v['cpu-only'] ? false : 'auto',
     logLevel: 'error',
   });
@@ -125,21 +149,26 @@ async function chat(args: string[]): Promise<number> {
   try {
     const conversation = unwrap(
       await backend.request('conversations.create', {
-        modelPath,
+        ...(modelPath ? { modelPath } : {}),
         ...(v.system !== undefined ? { systemPrompt: v.system as string } : {}),
       }),
     );
+    const decision = modelPath ? null : unwrap(await backend.request('governor.decide', { conversationId: conversation.id }));
     const done = new Promise<{ message: Message; error: ApiError | null }>((resolveDone) => {
       backend.onEvent((event) => {
         if (event.type === 'chat.token' && event.requestId === requestId && !json) process.stdout.write(event.text);
         if (event.type === 'chat.done' && event.requestId === requestId) resolveDone({ message: event.message, error: event.error });
       });
     });
-    const started = unwrap(await backend.request('chat.send', { conversationId: conversation.id, content: v.prompt as string, modelPath }));
+    const started = unwrap(
+      await backend.request('chat.send', { conversationId: conversation.id, content: v.prompt as string, ...(modelPath ? { modelPath } : {}) }),
+    );
     requestId = started.requestId;
     const { message, error } = await done;
     if (error) throw new CommandError(error.message);
     const stats = message.stats;
+    const energy = message.energy;
+    const info = await readModelInfo(stats?.modelPath ?? modelPath ?? '');
     if (json) {
       const result = {
         conversationId: conversation.id,
@@ -164,15 +193,33 @@ async function chat(args: string[]): Promise<number> {
         contextSize: stats?.contextSize ?? null,
         startedAt: stats?.startedAt ?? null,
         endedAt: stats?.endedAt ?? null,
+        energyJ: energy?.energyJ ?? null,
+        energyJPerToken: energy?.energyJPerToken ?? null,
+        avgPowerW: energy?.avgPowerW ?? null,
+        peakPowerW: energy?.peakPowerW ?? null,
+        baselinePowerW: energy?.baselinePowerW ?? null,
+        energySource: energy?.sourceLabel ?? null,
+        energySourceId: energy?.sourceId ?? null,
+        energyMethod: energy?.method ?? null,
+        energyMeasured: energy?.measured ?? null,
+        energyFallbackReason: energy?.fallbackReason ?? null,
+        ...(decision ? { governor: decisionJson(decision) } : {}),
       };
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
       process.stdout.write('\n');
+      if (decision) process.stderr.write(`\nGovernor (${decision.profile}): ${decision.reason}\n`);
       if (stats) {
         process.stderr.write(
           `\n${info.name} ${info.quantization ?? ''} · ${stats.promptTokens} prompt · ${stats.completionTokens} completion tokens · ` +
             `TTFT ${formatDurationMs(stats.ttftMs)} · ${formatTokensPerSecond(stats.decodeTokensPerSecond)} · ${stats.threads} ${stats.threads === 1 ? 'thread' : 'threads'}` +
             `${message.status === 'stopped' ? ' · stopped' : ''}\n`,
+        );
+      }
+      if (energy) {
+        process.stderr.write(
+          `${energy.measured ? '' : '≈'}${formatEnergyJ(energy.energyJ)} · ${energy.energyJPerToken.toPrecision(3)} J/token · ` +
+            `${energy.avgPowerW.toFixed(1)} W avg · ${energy.sourceLabel}${energy.fallbackReason ? ` (${energy.fallbackReason})` : ''}\n`,
         );
       }
     }
@@ -196,6 +243,7 @@ async function models(args: string[]): Promise<number> {
       dataDir: dataDirOf(v['data-dir'] as string | undefined),
       transport: 'ipc',
       engineFactory: () => idleEngine,
+      telemetry: false,
     });
     try {
       dir = backend.modelsDir();
@@ -232,6 +280,7 @@ async function history(args: string[]): Promise<number> {
     dataDir: dataDirOf(v['data-dir'] as string | undefined),
     transport: 'ipc',
     engineFactory: () => idleEngine,
+    telemetry: false,
   });
   let list: ConversationSummary[];
   try {
@@ -289,6 +338,179 @@ async function web(args: string[]): Promise<number> {
   });
   process.stderr.write('Stopping…\n');
   await running.close();
+  return 0;
+}
+
+/** The flags that set the governor's target (chat and governor commands). */
+const governorFlags = {
+  profile: { type: 'string' },
+  'watt-cap': { type: 'string' },
+  'battery-until': { type: 'string' },
+  'battery-hours': { type: 'string' },
+  'reserve-percent': { type: 'string' },
+  'min-tokens-per-second': { type: 'string' },
+  'min-quality': { type: 'string' },
+  'power-state-json': { type: 'string' },
+} as const;
+
+const powerStateFileSchema = z
+  .object({
+    onAc: z.boolean(),
+    batteryPercent: z.number().min(0).max(100).nullable().optional(),
+    batteryCapacityWh: z.number().nonnegative().nullable().optional(),
+    batteryEnergyWh: z.number().nonnegative().nullable().optional(),
+    baselinePowerW: z.number().nonnegative().nullable().optional(),
+    thermalThrottled: z.boolean().optional(),
+  })
+  .strict();
+
+/**
+ * Governor settings and power state from the target flags: `--profile` applies on AC and battery alike;
+ * any Custom flag without `--profile` selects Custom. Null `governor` = the app's own settings.
+ * @throws UsageError for a bad value, CommandError for an unreadable or invalid `--power-state-json`.
+ */
+async function governorTarget(v: Record<string, string | boolean | undefined>): Promise<{ governor: GovernorSettings | null; powerState: GovernorPowerInput | null }> {
+  const num = (flag: string, min: number, max: number) => {
+    const raw = v[flag];
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${flag} must be a number from ${min} to ${max}, got "${String(raw)}"`);
+    return n;
+  };
+  const profileRaw = v.profile as string | undefined;
+  const profile = profileRaw === undefined ? undefined : profileIdSchema.safeParse(profileRaw);
+  if (profile && !profile.success) throw new UsageError(`--profile must be performance, balanced, saver or custom, got "${profileRaw}"`);
+  const until = v['battery-until'] as string | undefined;
+  if (until !== undefined && !/^([01]\d|2[0-3]):[0-5]\d$/.test(until)) throw new UsageError(`--battery-until must be HH:MM (24-hour), got "${until}"`);
+  const custom = {
+    wattCapW: num('watt-cap', 0.01, 1000),
+    batteryUntil: until,
+    batteryHours: num('battery-hours', 0.01, 72),
+    reservePercent: num('reserve-percent', 0, 90),
+    minDecodeTokensPerSecond: num('min-tokens-per-second', 0, 10000),
+    minQuality: num('min-quality', 0, 1),
+  };
+  const anyCustom = Object.values(custom).some((x) => x !== undefined);
+  let powerState: GovernorPowerInput | null = null;
+  const file = v['power-state-json'] as string | undefined;
+  if (file !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(resolve(file), 'utf8'));
+    } catch (error) {
+      throw new CommandError(`--power-state-json ${file}: ${(error as Error).message}`);
+    }
+    const checked = powerStateFileSchema.safeParse(parsed);
+    if (!checked.success) throw new CommandError(`--power-state-json ${file}: ${z.prettifyError(checked.error).replace(/\n/g, ' ')}`);
+    const p = checked.data;
+    powerState = {
+      onAc: p.onAc,
+      batteryPercent: p.batteryPercent ?? null,
+      batteryCapacityWh: p.batteryCapacityWh ?? null,
+      batteryEnergyWh: p.batteryEnergyWh ?? null,
+      baselinePowerW: p.baselinePowerW ?? null,
+      thermalThrottled: p.thermalThrottled ?? false,
+    };
+  }
+  if (!profile && !anyCustom) return { governor: null, powerState };
+  const chosen = profile?.data ?? 'custom';
+  const base = defaultGovernorSettings;
+  return {
+    governor: {
+      ...base,
+      acProfile: chosen,
+      batteryProfile: chosen,
+      custom: {
+        wattCapW: custom.wattCapW ?? null,
+        batteryUntil: custom.batteryUntil ?? null,
+        batteryHours: custom.batteryHours ?? null,
+        reservePercent: custom.reservePercent ?? base.custom.reservePercent,
+        minDecodeTokensPerSecond: custom.minDecodeTokensPerSecond ?? base.custom.minDecodeTokensPerSecond,
+        minQuality: custom.minQuality ?? base.custom.minQuality,
+      },
+    },
+    powerState,
+  };
+}
+
+/** The decision in the CLI's JSON shape (issue 4): the chosen variant's path and settings up front. */
+function decisionJson(d: GovernorDecision) {
+  return {
+    modelPath: d.chosen?.modelPath ?? null,
+    name: d.chosen?.name ?? null,
+    quantization: d.chosen?.quantization ?? null,
+    threads: d.chosen?.settings.threads ?? null,
+    gpuLayers: d.chosen?.settings.gpuLayers ?? null,
+    contextSize: d.chosen?.settings.contextSize ?? null,
+    predicted: d.chosen?.predicted ?? null,
+    bindingConstraint: d.bindingConstraint,
+    violated: d.violated,
+    budgetW: d.budgetW,
+    reason: d.reason,
+    profile: d.profile,
+    onAc: d.onAc,
+    batteryPercent: d.batteryPercent,
+  };
+}
+
+async function governorCommand(args: string[]): Promise<number> {
+  const v = parse(args, {
+    'models-dir': { type: 'string' },
+    'data-dir': { type: 'string' },
+    'context-size': { type: 'string' },
+    threads: { type: 'string' },
+    'cpu-only': { type: 'boolean' },
+    json: { type: 'boolean' },
+    ...governorFlags,
+  });
+  const target = await governorTarget(v);
+  const backend = await openRuntime({
+    dataDir: dataDirOf(v['data-dir'] as string | undefined),
+    transport: 'ipc',
+    modelsDirOverride: (v['models-dir'] as string | undefined) ?? null,
+    powerStateOverride: target.powerState,
+    gpu: v['cpu-only'] ? false : 'auto',
+    logLevel: 'error',
+    // The telemetry supplies the power state unless the caller gave one.
+    telemetry: target.powerState === null,
+    overrides: {
+      threads: positiveInt(v.threads as string | undefined, '--threads'),
+      contextSize: positiveInt(v['context-size'] as string | undefined, '--context-size'),
+      ...(target.governor ? { governor: target.governor } : {}),
+    },
+  });
+  let decision: GovernorDecision;
+  try {
+    decision = unwrap(await backend.request('governor.decide', {}));
+  } finally {
+    await backend.dispose();
+  }
+  if (v.json) {
+    process.stdout.write(`${JSON.stringify({ decision: decisionJson(decision), candidates: decision.candidates, machine: decision.machine })}\n`);
+    return 0;
+  }
+  const power = decision.onAc ? 'on AC' : `on battery${decision.batteryPercent !== null ? `, ${Math.round(decision.batteryPercent)}%` : ''}`;
+  process.stdout.write(`Profile: ${decision.profile} (${power})\n${decision.reason}\n\n`);
+  if (decision.candidates.length === 0) {
+    process.stdout.write('No usable models.\n');
+    return 0;
+  }
+  printTable(
+    ['#', 'VARIANT', 'QUANT', 'SIZE', 'TOK/S', 'W', 'J/TOKEN', 'QUALITY', 'FITS', 'SOURCE', 'WHY NOT'],
+    decision.candidates.map((c) => [
+      `${c.chosen ? '→' : ' '}${c.rank}`,
+      c.name,
+      c.quantization ?? '—',
+      formatBytes(c.sizeBytes),
+      c.predicted.decodeTokensPerSecond.toPrecision(3),
+      c.predicted.powerW.toFixed(1),
+      c.predicted.energyJPerToken.toPrecision(3),
+      c.quality.toFixed(2),
+      c.fits ? 'yes' : 'no',
+      c.predicted.source,
+      c.chosen ? 'chosen' : (c.whyNot ?? ''),
+    ]),
+  );
   return 0;
 }
 

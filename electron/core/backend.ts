@@ -18,6 +18,7 @@ import {
   type ApiOutput,
   type ApiResult,
   type ChatStarted,
+  type GovernorSettings,
   type Message,
   type ModelInfo,
   type Settings,
@@ -29,6 +30,9 @@ import { StoreError } from '../store/storeError.js';
 import { resolveModelsDir } from './paths.js';
 import { physicalCoreCount } from './system.js';
 import { defaultGovernorSettings } from './governorSettings.js';
+import { GovernorService, type GovernorPowerInput } from './governorService.js';
+import type { PowerSampler, ReplyMeter } from '../telemetry/sampler.js';
+import { DEFAULT_IDLE_W } from '../telemetry/sources/estimate.js';
 
 /** Settings a fresh install starts with. */
 export const defaultSettings: Settings = {
@@ -57,7 +61,13 @@ export interface BackendOptions {
   /** App version (package.json). */
   version: string;
   /** Per-process overrides that are not saved as settings (CLI `--threads`, `--max-tokens`). */
-  overrides?: { threads?: number; maxReplyTokens?: number; contextSize?: number };
+  overrides?: { threads?: number; maxReplyTokens?: number; contextSize?: number; governor?: GovernorSettings };
+  /** The power sampler (energy telemetry); without one, replies carry no energy and energy.* calls fail. */
+  sampler?: PowerSampler | null;
+  /** A fixed power state for the governor instead of the telemetry's (CLI `--power-state-json`). */
+  powerStateOverride?: GovernorPowerInput | null;
+  /** Memory bandwidth measurement for the governor's roofline (tests inject a fixed figure). */
+  measureBandwidth?: () => number;
 }
 
 /** An error thrown inside a handler that must reach the caller with a specific code. */
@@ -86,10 +96,106 @@ export class Backend {
   private readonly listeners = new Set<(event: ApiEvent) => void>();
   private readonly inFlight = new Map<string, InFlight>();
   private readonly unsubscribeEngine: () => void;
+  private readonly unsubscribeSampler: () => void;
   private disposed = false;
+  private thermalThrottled = false;
+  private lastOnAc: boolean | null = null;
+  private loadMeter: { modelPath: string; startedAt: number; meter: ReplyMeter | null } | null = null;
+  /** The governor (decisions, hysteresis, throttling). */
+  readonly governor: GovernorService;
 
   constructor(private readonly options: BackendOptions) {
-    this.unsubscribeEngine = options.engine.onStatus((status) => this.emit({ type: 'engine.status', status }));
+    this.governor = new GovernorService({
+      store: options.store,
+      engine: options.engine,
+      modelsDir: () => this.modelsDir(),
+      settings: () => this.effectiveSettings(),
+      powerState: () => this.powerState(),
+      physicalCores: physicalCoreCount,
+      measureBandwidth: options.measureBandwidth,
+    });
+    this.unsubscribeEngine = options.engine.onStatus((status) => {
+      this.emit({ type: 'engine.status', status });
+      this.trackModelLoad(status);
+    });
+    this.unsubscribeSampler =
+      options.sampler?.onTick((tick) => {
+        this.emit({ type: 'power.sample', sample: tick.sample, battery: tick.battery, timeToEmptyMinutes: tick.timeToEmptyMinutes, reply: tick.reply });
+        const onAc = tick.battery ? tick.battery.onAc : true;
+        if (this.lastOnAc !== null && onAc !== this.lastOnAc) void this.announceDecision();
+        this.lastOnAc = onAc;
+      }) ?? (() => undefined);
+  }
+
+  /**
+   * The power state the governor sees: the override if any, else the telemetry's battery (no battery =
+   * on AC) and the system's idle draw (median of the recent readings for a whole-system sensor, else the
+   * CPU model's idle power).
+   */
+  powerState(): GovernorPowerInput {
+    if (this.options.powerStateOverride) return { ...this.options.powerStateOverride, thermalThrottled: this.options.powerStateOverride.thermalThrottled ?? this.thermalThrottled };
+    const status = this.options.sampler?.status() ?? null;
+    const battery = status?.battery ?? null;
+    const active = status?.sources.find((s) => s.id === status.activeSourceId);
+    const recent = (status?.recent ?? []).map((r) => r.powerW).sort((a, b) => a - b);
+    const baseline = active?.scope === 'system' && recent.length > 0 ? (recent[Math.floor(recent.length / 2)] ?? null) : DEFAULT_IDLE_W;
+    return {
+      onAc: battery ? battery.onAc : true,
+      batteryPercent: battery?.percent ?? null,
+      batteryCapacityWh: battery?.capacityWh ?? null,
+      batteryEnergyWh: battery?.energyWh ?? null,
+      baselinePowerW: baseline,
+      thermalThrottled: this.thermalThrottled,
+    };
+  }
+
+  /** The OS reports thermal pressure (Electron powerMonitor 'thermal-state-change'): the governor derates speeds. */
+  setThermalThrottled(throttled: boolean): void {
+    if (throttled === this.thermalThrottled) return;
+    this.thermalThrottled = throttled;
+    void this.announceDecision();
+  }
+
+  /** Pushes the governor's current decision to the renderer (power source or settings changed). */
+  private async announceDecision(): Promise<void> {
+    try {
+      const { decision } = await this.governor.decide();
+      this.emit({ type: 'governor.decision', decision });
+    } catch {
+      // No models or an unreadable folder: the next explicit call reports it.
+    }
+  }
+
+  /** Times each model load (status loading → ready) and meters its energy, for the governor's switch cost. */
+  private trackModelLoad(status: import('../../shared/contract.js').EngineStatus): void {
+    if (status.state === 'loading' && status.modelPath && this.loadMeter?.modelPath !== status.modelPath) {
+      this.loadMeter?.meter?.cancel();
+      const meter = this.options.sampler?.beginReply({ requestId: `load:${status.modelPath}`, conversationId: 'model-load' }) ?? null;
+      this.loadMeter = { modelPath: status.modelPath, startedAt: Date.now(), meter };
+      return;
+    }
+    const pending = this.loadMeter;
+    if (!pending || status.state === 'loading') return;
+    this.loadMeter = null;
+    if (status.state === 'calibrating') {
+      // Calibration is part of the first load's cost.
+      this.loadMeter = pending;
+      return;
+    }
+    if ((status.state === 'ready' || status.state === 'generating') && status.modelPath === pending.modelPath) {
+      const endedAt = Date.now();
+      void (async () => {
+        const energy = pending.meter ? await pending.meter.finish({ startedAt: pending.startedAt, endedAt, completionTokens: 0 }) : null;
+        try {
+          const info = await readModelInfo(pending.modelPath);
+          this.options.store.recordModelLoad({ modelPath: pending.modelPath, modelSizeBytes: info.sizeBytes, loadMs: endedAt - pending.startedAt, loadEnergyJ: energy ? energy.energyJ : null });
+        } catch {
+          // A load we cannot record only costs the governor a measurement.
+        }
+      })();
+    } else {
+      pending.meter?.cancel();
+    }
   }
 
   /**
@@ -142,6 +248,9 @@ export class Backend {
     for (const f of this.inFlight.values()) f.controller.abort();
     await this.idle();
     this.unsubscribeEngine();
+    this.unsubscribeSampler();
+    this.loadMeter?.meter?.cancel();
+    await this.options.sampler?.stop();
     await this.options.engine.dispose();
     this.options.store.close();
     this.listeners.clear();
@@ -272,14 +381,25 @@ export class Backend {
     'settings.get': () => this.settings(),
     'settings.update': (patch) => {
       const updated = this.options.store.updateSettings(patch, defaultSettings);
+      if (patch.governor !== undefined || patch.modelsDir !== undefined || patch.threads !== undefined || patch.contextSize !== undefined) {
+        void this.announceDecision();
+      }
       return updated;
     },
     'threads.calibrations': () => this.options.store.listThreadCalibrations(),
-    'governor.decide': () => notWiredYet(),
-    'energy.status': () => notWiredYet(),
-    'energy.summary': () => notWiredYet(),
-    'energy.trace': () => notWiredYet(),
-    'energy.exportCsv': () => notWiredYet(),
+    'governor.decide': async ({ conversationId, profile }) => {
+      const pinned = conversationId ? this.requireConversation(conversationId).pinnedModelPath : null;
+      return (await this.governor.decide({ profile, pinnedModelPath: pinned })).decision;
+    },
+    'energy.status': () => this.requireSampler().status(),
+    'energy.summary': ({ days }) => this.options.store.energySummary({ days: days ?? 30 }),
+    'energy.trace': ({ conversationId }) => {
+      const trace = this.options.store.energyTrace(conversationId);
+      if (!trace) throw notFound('conversation', conversationId);
+      return trace;
+    },
+    'energy.exportCsv': ({ kind, conversationId }) =>
+      kind === 'messages' ? this.options.store.exportMessagesCsv(conversationId) : this.options.store.exportSamplesCsv(conversationId),
   };
 
   /** Settings with this process's overrides applied. */
@@ -291,7 +411,13 @@ export class Backend {
       threads: o.threads ?? s.threads,
       maxReplyTokens: o.maxReplyTokens ?? s.maxReplyTokens,
       contextSize: o.contextSize ?? s.contextSize,
+      governor: o.governor ?? s.governor,
     };
+  }
+
+  private requireSampler(): PowerSampler {
+    if (!this.options.sampler) throw new ApiFailure({ code: 'INTERNAL', message: 'Energy telemetry is not running in this process' });
+    return this.options.sampler;
   }
 
   private requireConversation(id: string) {
@@ -332,21 +458,21 @@ export class Backend {
       return info;
     }
     if (pinned) return this.checkModel(pinned);
-    const last = this.settings().lastModelPath;
-    if (last && existsSync(last)) {
-      const info = await readModelInfo(last);
-      if (info.usable) return info;
+    let choice;
+    try {
+      choice = await this.governor.chooseForReply();
+    } catch {
+      throw new ApiFailure({ code: 'NO_MODEL', message: `No usable model: put a .gguf file in ${this.modelsDir()}` });
     }
-    const usable = (await listModels(this.modelsDir())).filter((m) => m.usable);
-    if (usable.length === 1 && usable[0]) return usable[0];
-    throw new ApiFailure({
-      code: 'NO_MODEL',
-      message:
-        usable.length === 0
-          ? `No usable model: put a .gguf file in ${this.modelsDir()}`
-          : 'Choose a model for this conversation',
+    this.pendingGovernor.set(conversationId, {
+      profile: choice.decision.profile,
+      reason: choice.keptReason ? `${choice.decision.reason} (kept ${choice.model.name}: ${choice.keptReason})` : choice.decision.reason,
     });
+    return choice.model;
   }
+
+  /** The governor's profile and reason for the next reply of a conversation, set by chooseModel. */
+  private readonly pendingGovernor = new Map<string, { profile: string; reason: string }>();
 
   /** Stores an empty streaming assistant message and starts generating into it in the background. */
   private startReply(conversationId: string, model: ModelInfo, userMessageId: string | null): ChatStarted {
@@ -393,6 +519,10 @@ export class Backend {
     const timer = setInterval(flush, partialFlushIntervalMs);
     let final: Message;
     let apiError: ApiError | null = null;
+    const governor = this.pendingGovernor.get(entry.conversationId) ?? null;
+    this.pendingGovernor.delete(entry.conversationId);
+    const meter = this.options.sampler?.beginReply({ requestId: entry.requestId, conversationId: entry.conversationId }) ?? null;
+    let pieces = 0;
     try {
       const result = await this.options.engine.generate({
         modelPath: model.path,
@@ -405,6 +535,7 @@ export class Backend {
         onText: (piece) => {
           text += piece;
           dirty = true;
+          meter?.setCompletionTokens(++pieces);
           this.emit({
             type: 'chat.token',
             requestId: entry.requestId,
@@ -415,16 +546,31 @@ export class Backend {
         },
       });
       clearInterval(timer);
+      const energy = meter
+        ? await meter.finish({ startedAt: result.stats.startedAt, endedAt: result.stats.endedAt, completionTokens: result.stats.completionTokens })
+        : null;
       final = this.finish(entry, {
         content: result.text,
         status: result.stopReason === 'abort' ? 'stopped' : 'complete',
         stats: result.stats,
         error: null,
+        energy,
+        governor,
       });
+      this.governor.noteReply(result.stats.modelPath, result.stats.threads, result.stats.decodeTokensPerSecond);
     } catch (error) {
       clearInterval(timer);
+      meter?.cancel();
       apiError = toApiError(error);
       final = this.finish(entry, { content: text, status: 'error', stats: null, error: apiError.message });
+    }
+    if (meter) {
+      try {
+        // One batched write per reply, after decoding: storing samples never slows generation.
+        store.addPowerSamples(entry.conversationId, entry.assistantMessageId, meter.samples());
+      } catch {
+        // The trace is a nice-to-have; the reply itself is stored.
+      }
     }
     this.emit({ type: 'chat.done', requestId: entry.requestId, conversationId: entry.conversationId, message: final, error: apiError });
     this.emit({ type: 'conversations.changed', conversationId: entry.conversationId });
@@ -445,15 +591,10 @@ export class Backend {
         createdAt: Date.now(),
         stats: input.stats,
         error: `The reply could not be saved: ${storeError.message}`,
-        energy: null,
+        energy: input.energy ?? null,
       };
     }
   }
-}
-
-/** Energy telemetry is being wired in (issue 3); until then these calls say so. */
-function notWiredYet(): never {
-  throw new ApiFailure({ code: 'INTERNAL', message: 'Energy telemetry is not available yet' });
 }
 
 function fail(code: ApiError['code'], message: string): ApiResult<never> {

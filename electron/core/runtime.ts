@@ -11,6 +11,10 @@ import { databasePath } from './paths.js';
 import { Store } from '../store/store.js';
 import type { ChatEngine } from '../engine/types.js';
 import { LlamaEngine, type EngineLogLevel } from '../engine/llamaEngine.js';
+import { discoverPowerSources, type DiscoverOptions } from '../telemetry/discover.js';
+import { readBatteryState } from '../telemetry/battery.js';
+import { PowerSampler, type PowerSamplerOptions } from '../telemetry/sampler.js';
+import { WindowsBatterySource } from '../telemetry/sources/windowsBattery.js';
 
 /** Options of {@link openRuntime}. */
 export interface RuntimeOptions {
@@ -27,6 +31,16 @@ export interface RuntimeOptions {
   gpu?: 'auto' | false;
   /** llama.cpp log level; defaults to `'warn'` (the CLI passes `'error'` to keep its output clean). */
   logLevel?: EngineLogLevel;
+  /**
+   * Energy telemetry: `true` (default) discovers this machine's power sources and starts the sampler;
+   * `false` runs without (commands that never generate); an object tunes discovery and sampling (tests:
+   * `sysfsRoot` fixtures, short intervals).
+   */
+  telemetry?: boolean | { discover?: DiscoverOptions; sampler?: Partial<Omit<PowerSamplerOptions, 'sources'>> };
+  /** A fixed power state for the governor (CLI `--power-state-json`). */
+  powerStateOverride?: BackendOptions['powerStateOverride'];
+  /** Memory bandwidth measurement for the governor (tests inject a fixed figure). */
+  measureBandwidth?: () => number;
   /** App version; defaults to package.json's. */
   version?: string;
 }
@@ -77,9 +91,36 @@ export async function openRuntime(options: RuntimeOptions): Promise<Backend> {
     store.close();
     throw error;
   }
+  let sampler: PowerSampler | null = null;
+  if (options.telemetry !== false) {
+    const tuning = typeof options.telemetry === 'object' ? options.telemetry : {};
+    try {
+      const sources = await discoverPowerSources(tuning.discover ?? {});
+      // On Windows the battery facts reuse the power source's one PowerShell session (never one per read).
+      const windows = sources.find((s): s is WindowsBatterySource => s instanceof WindowsBatterySource);
+      sampler = await PowerSampler.create({
+        sources,
+        readBattery: () =>
+          readBatteryState({
+            ...(tuning.discover?.sysfsRoot ? { sysfsRoot: tuning.discover.sysfsRoot } : {}),
+            ...(tuning.discover?.platform ? { platform: tuning.discover.platform } : {}),
+            ...(windows ? { windows } : {}),
+          }),
+        ...tuning.sampler,
+      });
+      sampler.start();
+    } catch (error) {
+      // Telemetry must never keep chat from working: without it replies simply carry no energy.
+      console.error(`wattwise: energy telemetry is off: ${error instanceof Error ? error.message : String(error)}`);
+      sampler = null;
+    }
+  }
   return new Backend({
     store,
     engine,
+    sampler,
+    powerStateOverride: options.powerStateOverride ?? null,
+    measureBandwidth: options.measureBandwidth,
     dataDir: options.dataDir,
     modelsDirOverride: options.modelsDirOverride ?? null,
     transport: options.transport,

@@ -39,6 +39,14 @@ describe('CLI', () => {
     assert.ok(out.ttftMs > 0);
     assert.ok(out.decodeTokensPerSecond > 0);
     assert.equal(out.threads, 1);
+    // Energy: on this machine (no battery, no readable RAPL) the CPU estimate, and it says so.
+    assert.ok(out.energyJ > 0, `energyJ ${out.energyJ}`);
+    assert.ok(Math.abs(out.energyJPerToken - out.energyJ / out.completionTokens) < 1e-9);
+    assert.ok(out.avgPowerW > 0);
+    assert.equal(typeof out.energySource, 'string');
+    assert.equal(typeof out.energyMeasured, 'boolean');
+    if (!out.energyMeasured) assert.equal(out.energySource, 'estimated');
+    assert.equal(out.governor, undefined, 'an explicit --model bypasses the governor');
 
     const h = wattwise('history', '--data-dir', dataDir, '--json');
     assert.equal(h.status, 0, h.stderr);
@@ -72,9 +80,12 @@ describe('CLI', () => {
       assert.equal(lines.length, 1, r.stderr);
       assert.match(lines[0]!, pattern);
     }
-    const usage = wattwise('chat', '--prompt', 'hi');
+    const usage = wattwise('chat', '--model', stories, '--data-dir', dataDir);
     assert.equal(usage.status, 2);
-    assert.match(usage.stderr, /--model/);
+    assert.match(usage.stderr, /--prompt/);
+    const badProfile = wattwise('governor', '--profile', 'turbo', '--data-dir', dataDir);
+    assert.equal(badProfile.status, 2);
+    assert.match(badProfile.stderr, /--profile must be/);
   });
 
   test('models --json lists usable and unusable files with the reason', () => {
