@@ -322,7 +322,8 @@ function whyNot(i: number, m: number, c: Candidate, x: WhyContext): string {
     return parts.join('; ');
   }
   const k = x.chosen;
-  const qText = `quality ${fmtQuality(x.quality[i]!)} vs ${fmtQuality(x.quality[k]!)}`;
+  const [qi, qk] = fmtQualityPair(x.quality[i]!, x.quality[k]!);
+  const qText = `quality ${qi} vs ${qk}`;
   const eText = `${fmtJ(x.energy[i]!)} vs ${fmtJ(x.energy[k]!)} J/token`;
   if (x.saver) {
     if (x.energy[i]! > x.energy[k]!) return `more energy (${eText})`;
@@ -395,6 +396,16 @@ function fmtSpeed(x: number): string {
 
 function fmtQuality(x: number): string {
   return Number(x.toFixed(2)).toString();
+}
+
+/** Two qualities with the fewest decimals (2 to 4) that still tell them apart ("0.999 vs 1", not "1 vs 1"). */
+function fmtQualityPair(a: number, b: number): [string, string] {
+  for (let digits = 2; digits < 4; digits++) {
+    const fa = Number(a.toFixed(digits)).toString();
+    const fb = Number(b.toFixed(digits)).toString();
+    if (fa !== fb || a === b) return [fa, fb];
+  }
+  return [Number(a.toFixed(4)).toString(), Number(b.toFixed(4)).toString()];
 }
 
 function fmtNumber(x: number): string {
