@@ -149,6 +149,11 @@ export class Backend {
     };
   }
 
+  /** The OS reported AC plugged/unplugged or a resume (Electron powerMonitor): re-read the sensors now. */
+  notifyPowerChange(): void {
+    this.options.sampler?.notifyPowerChange();
+  }
+
   /** The OS reports thermal pressure (Electron powerMonitor 'thermal-state-change'): the governor derates speeds. */
   setThermalThrottled(throttled: boolean): void {
     if (throttled === this.thermalThrottled) return;

@@ -3,7 +3,7 @@
  * preload, the IPC binding of the API contract and the app lifecycle; everything else (store, engine,
  * backend) is the same code the CLI and the browser mode run.
  */
-import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, ipcMain, powerMonitor, type IpcMainInvokeEvent } from 'electron';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -84,6 +84,15 @@ async function start(): Promise<void> {
   });
   backend.onEvent((payload) => {
     if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(ipcChannels.event, payload);
+  });
+  // The OS's power events feed the same telemetry stream: AC/battery switches and resumes re-read the
+  // sensors at once (the governor then switches profile), thermal pressure derates the governor's speeds.
+  const rereadSensors = () => backend?.notifyPowerChange();
+  powerMonitor.on('on-ac', rereadSensors);
+  powerMonitor.on('on-battery', rereadSensors);
+  powerMonitor.on('resume', rereadSensors);
+  powerMonitor.on('thermal-state-change', (details) => {
+    backend?.setThermalThrottled(details.state === 'serious' || details.state === 'critical');
   });
   mainWindow = createWindow();
   app.on('second-instance', () => {

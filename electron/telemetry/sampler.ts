@@ -504,6 +504,16 @@ export class PowerSampler {
     this.onTimer();
   }
 
+  /**
+   * The OS reported a power change (AC plugged or unplugged, resume from sleep: Electron's powerMonitor):
+   * re-reads the battery and re-probes every source in a round right now, instead of at the next tick.
+   */
+  notifyPowerChange(): void {
+    this.probedAt = Number.NEGATIVE_INFINITY;
+    this.batteryReadAt = Number.NEGATIVE_INFINITY;
+    if (this.started) this.onTimer();
+  }
+
   /** Stops the timer, waits for the reads in flight and disposes every source (errors ignored). Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;

@@ -595,3 +595,22 @@ describe('defaultSystemCpuTimes', () => {
     assert.ok(b && b.busyMs > a.busyMs && b.totalMs > a.totalMs, `${JSON.stringify(a)} → ${JSON.stringify(b)} (${x})`);
   });
 });
+
+describe('PowerSampler: OS power events', () => {
+  test('notifyPowerChange re-probes at once instead of waiting for the next slow tick', async () => {
+    const bat = battery(12);
+    const est = estimate();
+    // Idle ticks every 10 s and re-probes every 60 s: only the notification can explain a quick switch.
+    await withSampler({ sources: [bat, est], activeIntervalMs: 10_000, idleIntervalMs: 10_000, reprobeIntervalMs: 60_000 }, async (sampler) => {
+      sampler.start();
+      await sleep(50);
+      assert.equal(sampler.status().activeSourceLabel, 'battery sensor');
+      bat.state = 'unavailable'; // charger plugged in: the battery no longer reads whole-system power
+      const probesBefore = bat.probes;
+      sampler.notifyPowerChange();
+      for (let i = 0; i < 50 && sampler.status().activeSourceLabel !== 'estimated'; i++) await sleep(10);
+      assert.ok(bat.probes > probesBefore, 're-probed');
+      assert.equal(sampler.status().activeSourceLabel, 'estimated');
+    });
+  });
+});
