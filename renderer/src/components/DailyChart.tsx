@@ -131,15 +131,15 @@ export function DailyChart({ days, window, measured }: { days: DailyEnergy[]; wi
             <XAxis
               dataKey="day"
               tickFormatter={(d: string) => dayLabel(d)}
-              interval="preserveStartEnd"
-              minTickGap={24}
+              ticks={window.filter((_, i) => (window.length - 1 - i) % 7 === 0)}
+              interval={0}
               tickLine={false}
               axisLine={false}
               className="chart-axis"
             />
             <YAxis
               width={56}
-              tickFormatter={(v: number) => `${formatSignificant(v, 3)} ${unit}`}
+              tickFormatter={(v: number) => `${formatSignificant(v, 3, true)} ${unit}`}
               tickLine={false}
               axisLine={false}
               allowDecimals

@@ -20,7 +20,7 @@ export function EnergyToggle() {
       data-testid="energy-toggle"
       aria-expanded={open}
       aria-controls="energy-panel"
-      aria-label={`${open ? 'Hide' : 'Show'} the energy gauges${power ? ` (power now ${power})` : ''}`}
+      aria-label={`Energy gauges${power ? `, power now ${power}` : ''}`}
       title={open ? 'Hide the energy gauges' : 'Show the energy gauges'}
       onClick={() => store.toggleEnergyPanel(narrow)}
     >

@@ -6,6 +6,19 @@ import { RECENT_WINDOW_MS } from '../state/store';
 
 const HEIGHT = 54;
 const TOP = 6;
+/**
+ * Shortest time span drawn, in ms: right after the app starts there are only a few seconds of samples,
+ * which would be a sliver at the right edge of a 2-minute axis; they fill at least 30 s of it instead.
+ */
+const MIN_SPAN_MS = 30_000;
+
+/** The time span the sparkline draws, in ms: the samples' span, between 30 s and {@link RECENT_WINDOW_MS}. */
+export function sparklineSpanMs(samples: PowerSample[]): number {
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  if (!first || !last) return RECENT_WINDOW_MS;
+  return Math.min(RECENT_WINDOW_MS, Math.max(MIN_SPAN_MS, last.at - first.at));
+}
 
 /** A round upper bound for the sparkline's scale: 1, 2, 5 × 10ⁿ W, at least 1 W. */
 export function niceCeilingW(powerW: number): number {
@@ -18,7 +31,8 @@ export function niceCeilingW(powerW: number): number {
 /**
  * The power of the last {@link RECENT_WINDOW_MS}, drawn as a small area chart in an inline SVG. The time
  * axis ends at the newest sample (not at the clock), so the shape holds still while no sample arrives;
- * the scale starts at 0 W so that a small change does not look large.
+ * the scale starts at 0 W so that a small change does not look large. Until two minutes of samples exist
+ * the axis covers what there is (at least {@link MIN_SPAN_MS}).
  */
 export function Sparkline({ samples, measured }: { samples: PowerSample[]; measured: boolean }) {
   const box = useRef<HTMLDivElement>(null);
@@ -29,15 +43,17 @@ export function Sparkline({ samples, measured }: { samples: PowerSample[]; measu
   const ceiling = niceCeilingW(peak * 1.1);
   const low = samples.reduce((m, s) => Math.min(m, s.powerW), Number.POSITIVE_INFINITY);
   const mark = measured ? '' : '≈ ';
+  const spanMs = sparklineSpanMs(samples);
+  const spanText = spanMs >= RECENT_WINDOW_MS ? '2 min' : `${Math.round(spanMs / 1000)} s`;
   const label = newest
-    ? `Power over the last 2 minutes: now ${mark}${formatPowerW(newest.powerW)}, between ${mark}${formatPowerW(low)} and ${mark}${formatPowerW(peak)}`
-    : 'Power over the last 2 minutes: no samples yet';
+    ? `Power over the last ${spanText}: now ${mark}${formatPowerW(newest.powerW)}, between ${mark}${formatPowerW(low)} and ${mark}${formatPowerW(peak)}`
+    : 'Power: no samples yet';
 
   let line = '';
   let area = '';
   if (newest && width > 0) {
-    const from = newest.at - RECENT_WINDOW_MS;
-    const x = (at: number) => ((at - from) / RECENT_WINDOW_MS) * width;
+    const from = newest.at - spanMs;
+    const x = (at: number) => Math.max(0, ((at - from) / spanMs) * width);
     const y = (powerW: number) => TOP + (1 - Math.min(powerW, ceiling) / ceiling) * (HEIGHT - TOP - 1);
     const points = samples.map((s) => `${x(s.at).toFixed(1)},${y(s.powerW).toFixed(1)}`);
     if (points.length === 1) {
@@ -78,7 +94,7 @@ export function Sparkline({ samples, measured }: { samples: PowerSample[]; measu
         </span>
       )}
       <div className="sparkline__scale" aria-hidden="true">
-        <span>2 min ago</span>
+        <span>{spanText} ago</span>
         <span>now</span>
       </div>
     </div>

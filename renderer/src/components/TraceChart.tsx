@@ -62,7 +62,9 @@ export function TraceChart({ trace, measured }: { trace: EnergyTrace; measured: 
 
   const first = Math.min(points[0]?.at ?? Infinity, replies[0]?.startedAt ?? Infinity);
   const last = Math.max(points[points.length - 1]?.at ?? -Infinity, replies[replies.length - 1]?.endedAt ?? -Infinity);
-  let domain: [number, number] = Number.isFinite(first) && Number.isFinite(last) ? [first, Math.max(last, first + 1000)] : [0, 1];
+  // A little room on both sides, so a reply does not hug the axes (at least 1 s: short replies are common).
+  const allPad = Number.isFinite(first) && Number.isFinite(last) ? Math.max(1000, (last - first) * 0.03) : 0;
+  let domain: [number, number] = Number.isFinite(first) && Number.isFinite(last) ? [first - allPad, last + allPad] : [0, 1];
   if (zoomed) {
     const pad = Math.max(3000, (zoomed.endedAt - zoomed.startedAt) * 0.25);
     domain = [zoomed.startedAt - pad, zoomed.endedAt + pad];
@@ -81,6 +83,9 @@ export function TraceChart({ trace, measured }: { trace: EnergyTrace; measured: 
         <span className="trace-chart__legend">
           <span className="swatch swatch--line" aria-hidden="true" /> {measured ? 'Power' : '≈ Power (estimated)'}
           <span className="swatch swatch--reply" aria-hidden="true" /> Reply being written
+          <span className="trace-chart__count">
+            {trace.samples.length} {trace.samples.length === 1 ? 'sample' : 'samples'}
+          </span>
         </span>
         {replies.length > 1 && (
           <label className="trace-chart__zoom" htmlFor={selectId}>
@@ -118,7 +123,7 @@ export function TraceChart({ trace, measured }: { trace: EnergyTrace; measured: 
               minTickGap={40}
               className="chart-axis"
             />
-            <YAxis width={52} tickFormatter={(v: number) => `${formatSignificant(v, 3)} W`} tickLine={false} axisLine={false} className="chart-axis" domain={[0, 'auto']} />
+            <YAxis width={52} tickFormatter={(v: number) => `${formatSignificant(v, 3, true)} W`} tickLine={false} axisLine={false} className="chart-axis" domain={[0, 'auto']} />
             {replies.map((r) => {
               const width = Math.max(r.endedAt - r.startedAt, minWidth);
               const mid = (r.startedAt + r.endedAt) / 2;
@@ -144,7 +149,7 @@ export function TraceChart({ trace, measured }: { trace: EnergyTrace; measured: 
               fill={`url(#${gradient})`}
               connectNulls={false}
               isAnimationActive={false}
-              dot={false}
+              dot={points.length < 12 ? { r: 4, strokeWidth: 1.5, className: 'trace-chart__dot' } : false}
               activeDot={{ r: 3 }}
             />
           </AreaChart>
