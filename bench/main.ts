@@ -7,6 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { benchSampler } from './sampler.js';
+import { benchGovernorDecide, benchThreads } from './governor.js';
 
 /** What one bench reports. */
 export interface BenchResult {
@@ -38,6 +39,9 @@ export interface NamedBench {
 export const benches: NamedBench[] = [
   { name: 'sampler-discovered', run: () => benchSampler({ setup: 'discovered' }) },
   { name: 'sampler-in-memory', run: () => benchSampler({ setup: 'in-memory' }) },
+  { name: 'governor-decide-100', run: benchGovernorDecide },
+  { name: 'threads-75mb', run: () => benchThreads('75mb') },
+  { name: 'threads-270mb', run: () => benchThreads('270mb') },
 ];
 
 /** A number with 3 significant digits, in exponent form when tiny. */
