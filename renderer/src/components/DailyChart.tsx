@@ -30,6 +30,18 @@ function dayLabel(day: string, long = false): string {
   return date.toLocaleDateString(undefined, long ? { weekday: 'short', day: 'numeric', month: 'short' } : { day: 'numeric', month: 'short' });
 }
 
+/** Round axis ticks from 0 to at least `max`: about `count` steps of 1, 2, 2.5 or 5 × 10ⁿ. */
+export function niceTicks(max: number, count = 4): number[] {
+  if (!Number.isFinite(max) || max <= 0) return [0, 1];
+  const raw = max / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = ([1, 2, 2.5, 5, 10].find((m) => m * power >= raw) ?? 10) * power;
+  const ticks: number[] = [];
+  for (let v = 0; v < max + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  if (ticks[ticks.length - 1]! < max) ticks.push(Number((ticks.length * step).toPrecision(12)));
+  return ticks;
+}
+
 interface Series {
   key: string;
   name: string;
@@ -108,6 +120,7 @@ function DailyTooltip({ active, payload, label, series, divisor }: TooltipConten
 /** Energy per day, stacked by model, over the last `window` days (recharts bar chart). */
 export function DailyChart({ days, window, measured }: { days: DailyEnergy[]; window: string[]; measured: boolean }) {
   const { rows, series, divisor, unit } = dailyRows(days, window);
+  const yTicks = niceTicks(rows.reduce((m, r) => Math.max(m, r.totalJ / divisor), 0));
   const total = rows.reduce((sum, r) => sum + r.totalJ, 0);
   const active = rows.filter((r) => r.totalJ > 0).length;
   const summary = `Energy per day over the last ${window.length} days: ${measured ? '' : 'about '}${formatEnergyJ(total)} in all, on ${active} ${active === 1 ? 'day' : 'days'}.`;
@@ -124,7 +137,7 @@ export function DailyChart({ days, window, measured }: { days: DailyEnergy[]; wi
           ))}
         </ul>
       )}
-      <div className="daily-chart__plot" aria-hidden="true">
+      <div className="daily-chart__plot">
         <ResponsiveContainer width="100%" height={220}>
           <BarChart data={rows} margin={{ top: 8, right: 8, bottom: 0, left: 0 }} barCategoryGap="22%">
             <CartesianGrid vertical={false} className="chart-grid" />
@@ -139,6 +152,8 @@ export function DailyChart({ days, window, measured }: { days: DailyEnergy[]; wi
             />
             <YAxis
               width={56}
+              ticks={yTicks}
+              domain={[0, yTicks[yTicks.length - 1] ?? 1]}
               tickFormatter={(v: number) => `${formatSignificant(v, 3, true)} ${unit}`}
               tickLine={false}
               axisLine={false}

@@ -106,7 +106,7 @@ export function Sidebar({ onOpenSettings }: { onOpenSettings: () => void }) {
           className={`side-nav${view === 'energy' ? ' is-current' : ''}`}
           data-testid="energy-nav"
           aria-current={view === 'energy' ? 'page' : undefined}
-          onClick={() => store.setView(view === 'energy' ? 'chat' : 'energy')}
+          onClick={() => store.setView('energy')}
         >
           <IconChart size={16} />
           <span>Energy</span>

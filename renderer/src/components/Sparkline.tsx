@@ -44,7 +44,7 @@ export function Sparkline({ samples, measured }: { samples: PowerSample[]; measu
   const low = samples.reduce((m, s) => Math.min(m, s.powerW), Number.POSITIVE_INFINITY);
   const mark = measured ? '' : '≈ ';
   const spanMs = sparklineSpanMs(samples);
-  const spanText = spanMs >= RECENT_WINDOW_MS ? '2 min' : `${Math.round(spanMs / 1000)} s`;
+  const spanText = spanMs < 60_000 ? `${Math.round(spanMs / 1000)} s` : `${Math.round(spanMs / 60_000)} min`;
   const label = newest
     ? `Power over the last ${spanText}: now ${mark}${formatPowerW(newest.powerW)}, between ${mark}${formatPowerW(low)} and ${mark}${formatPowerW(peak)}`
     : 'Power: no samples yet';

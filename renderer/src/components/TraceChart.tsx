@@ -101,7 +101,7 @@ export function TraceChart({ trace, measured }: { trace: EnergyTrace; measured: 
           </label>
         )}
       </div>
-      <div className="trace-chart__plot" aria-hidden="true">
+      <div className="trace-chart__plot">
         <ResponsiveContainer width="100%" height={220}>
           <AreaChart data={visible} margin={{ top: 8, right: 12, bottom: 0, left: 0 }}>
             <defs>
