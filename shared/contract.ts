@@ -462,6 +462,8 @@ export const messageSchema = z.object({
   error: z.string().nullable(),
   /** Energy of the reply (assistant messages with stats). */
   energy: replyEnergySchema.nullable(),
+  /** When the power governor chose the model that answered: the profile in effect and its reason. */
+  governor: z.object({ profile: profileIdSchema, reason: z.string() }).nullable(),
 });
 /** One message of a conversation. */
 export type Message = z.infer<typeof messageSchema>;

@@ -19,6 +19,7 @@ import {
   type ApiResult,
   type ChatStarted,
   type GovernorSettings,
+  type ProfileId,
   type Message,
   type ModelInfo,
   type Settings,
@@ -477,7 +478,7 @@ export class Backend {
   }
 
   /** The governor's profile and reason for the next reply of a conversation, set by chooseModel. */
-  private readonly pendingGovernor = new Map<string, { profile: string; reason: string }>();
+  private readonly pendingGovernor = new Map<string, { profile: ProfileId; reason: string }>();
 
   /** Stores an empty streaming assistant message and starts generating into it in the background. */
   private startReply(conversationId: string, model: ModelInfo, userMessageId: string | null): ChatStarted {
@@ -597,6 +598,7 @@ export class Backend {
         stats: input.stats,
         error: `The reply could not be saved: ${storeError.message}`,
         energy: input.energy ?? null,
+        governor: null,
       };
     }
   }

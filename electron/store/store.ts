@@ -18,6 +18,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import {
+  profileIdSchema,
   replyEnergySchema,
   settingsSchema,
   threadTrialSchema,
@@ -168,6 +169,8 @@ interface MessageRow {
   energy_method: string | null;
   energy_fallback_reason: string | null;
   energy_sample_count: number | null;
+  governor_profile?: string | null;
+  governor_reason?: string | null;
 }
 
 interface CalibrationRow {
@@ -295,7 +298,14 @@ function toMessage(row: MessageRow): Message {
           },
     error: row.error,
     energy: toEnergy(row),
+    governor: toGovernor(row),
   };
+}
+
+/** The governor's record on a reply, when the governor chose its model with a known profile. */
+function toGovernor(row: MessageRow): Message['governor'] {
+  const profile = profileIdSchema.safeParse(row.governor_profile);
+  return profile.success ? { profile: profile.data, reason: row.governor_reason ?? '' } : null;
 }
 
 function toSummary(row: SummaryRow): ConversationSummary {
@@ -482,7 +492,7 @@ const messageColumns = `id, conversation_id, role, content, status, created_at, 
   completion_tokens, ttft_ms, prefill_tokens_per_second, decode_tokens_per_second, threads,
   context_size, started_at, ended_at, energy_j, energy_j_per_token, avg_power_w, peak_power_w,
   baseline_power_w, energy_source_id, energy_source_label, energy_measured, energy_method,
-  energy_fallback_reason, energy_sample_count`;
+  energy_fallback_reason, energy_sample_count, governor_profile, governor_reason`;
 
 /** Whether the disk holding `filePath` has less than 8 MiB free (how an I/O error is told to be ENOSPC). */
 function diskAlmostFull(filePath: string): boolean {
@@ -1029,8 +1039,8 @@ export class Store implements CalibrationStore {
   /**
    * Sets a message's final content, status, stats, error, energy and governor decision (replacing
    * all six: an omitted `energy` or `governor` is stored as none), and the conversation's
-   * `updatedAt` to now. Returns the message (its `energy` as stored; the governor decision is not
-   * part of {@link Message}: read it with {@link getMessageGovernor}).
+   * `updatedAt` to now. Returns the message (its `energy` as stored; `governor` as stored when its
+   * profile is one this version knows, else null — {@link getMessageGovernor} returns the raw record).
    * @throws RangeError when `energy` fails `replyEnergySchema` (negative or non-finite numbers, an
    *   unknown method...) or `governor` is not two strings; nothing is written then (clamp or drop the
    *   energy and call again).

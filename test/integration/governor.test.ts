@@ -143,6 +143,20 @@ describe('governor on a generated ladder', () => {
       assert.equal(done.error, null);
       assert.equal(done.message.stats!.modelPath, decision.chosen!.modelPath);
       assert.equal(done.message.stats!.quantization, decision.chosen!.quantization);
+      assert.deepEqual(done.message.governor, { profile: 'saver', reason: decision.reason }, 'the reply records the profile and why');
+      const stored = ok(await backend.request('conversations.get', { id: conversation.id })).messages[1]!;
+      assert.deepEqual(stored.governor, done.message.governor);
+      // A pinned model answers instead, and the reply says the governor did not choose it.
+      const pinned = ok(await backend.request('conversations.pin', { id: conversation.id, modelPath: ladder[0]!.path }));
+      assert.equal(pinned.pinnedModelPath, ladder[0]!.path);
+      let second: string | null = null;
+      const wait2 = waitForDone(backend, () => second);
+      second = ok(await backend.request('chat.send', { conversationId: conversation.id, content: 'The end' })).requestId;
+      const done2 = await wait2.promise;
+      assert.equal(done2.message.stats!.modelPath, ladder[0]!.path);
+      assert.equal(done2.message.governor, null);
+      const forConversation = ok(await backend.request('governor.decide', { conversationId: conversation.id }));
+      assert.equal(forConversation.pinnedModelPath, ladder[0]!.path);
     } finally {
       await backend.dispose();
     }

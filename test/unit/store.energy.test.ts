@@ -270,10 +270,16 @@ describe('reply energy', () => {
       const conv = store.createConversation({ systemPrompt: '', modelPath: null });
       const m = store.addMessage({ conversationId: conv.id, role: 'assistant', content: '', status: 'streaming' });
       assert.equal(store.getMessageGovernor(m.id), null, 'none recorded yet');
-      const governor = { profile: 'battery-saver', reason: 'Q4_K_M: 0.4 J/token fits the battery target' };
+      assert.equal(m.governor, null);
+      const governor = { profile: 'saver' as const, reason: 'Q4_K_M: 0.4 J/token fits the battery target' };
       const finished = store.finishMessage(m.id, { content: 'x', status: 'complete', stats: stats(), error: null, governor });
-      assert.equal('governor' in finished, false, 'not part of Message');
+      assert.deepEqual(finished.governor, governor, 'part of Message');
+      assert.deepEqual(store.getConversation(conv.id)?.messages[0]?.governor, governor);
       assert.deepEqual(store.getMessageGovernor(m.id), governor);
+      // A profile this version does not know is kept in the row but not shown as a Message's governor.
+      store.finishMessage(m.id, { content: 'x', status: 'complete', stats: stats(), error: null, governor: { profile: 'battery-saver', reason: 'old' } });
+      assert.equal(store.getMessage(m.id)?.governor, null);
+      assert.deepEqual(store.getMessageGovernor(m.id), { profile: 'battery-saver', reason: 'old' });
       store.finishMessage(m.id, { content: 'x', status: 'complete', stats: stats(), error: null, governor: null });
       assert.equal(store.getMessageGovernor(m.id), null);
       assert.equal(store.getMessageGovernor('nope'), null);

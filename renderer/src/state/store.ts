@@ -612,7 +612,7 @@ export class AppStore {
   }
 
   #userMessage(id: string, conversationId: string, content: string): Message {
-    return { id, conversationId, role: 'user', content, status: 'complete', createdAt: Date.now(), stats: null, error: null, energy: null };
+    return { id, conversationId, role: 'user', content, status: 'complete', createdAt: Date.now(), stats: null, error: null, energy: null, governor: null };
   }
 
   /**
@@ -644,6 +644,7 @@ export class AppStore {
         stats: null,
         error: null,
         energy: null,
+        governor: null,
       };
       return { chatError: null, active, detail: { ...s.detail, messages: [...edit(s.detail.messages, tempUser), placeholder] } };
     });
