@@ -62,20 +62,23 @@ export function formatTokensPerSecond(tokensPerSecond: number): string {
 export const JOULES_PER_WH = 3600;
 
 /**
- * `value` with `digits` significant digits, without exponent notation and without trailing zeros after
- * the point ("0.21", "12.4", "124", "1,240"); integers of `digits`+ digits keep all of them.
+ * `value` with `digits` significant digits, without exponent notation, with thousands grouped: "0.21",
+ * "0.010", "12.4", "124", "1,240" (integers with more digits keep all of them). With `trim`, zeros at the
+ * end of the decimals go ("10.0" → "10", for chart axes).
  */
-export function formatSignificant(value: number, digits = 3): string {
+export function formatSignificant(value: number, digits = 3, trim = false): string {
   if (!Number.isFinite(value)) return '—';
   if (value === 0) return '0';
   const abs = Math.abs(value);
-  const magnitude = Math.floor(Math.log10(abs));
-  const decimals = Math.max(0, digits - 1 - magnitude);
-  // Rounding may carry into one more digit (9.996 → 10.0): toFixed handles the value, the trailing
-  // zeros are trimmed below.
-  const fixed = abs.toFixed(Math.min(decimals, 20));
-  const trimmed = fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
-  const [whole = '0', fraction] = trimmed.split('.');
+  let decimals = Math.max(0, digits - 1 - Math.floor(Math.log10(abs)));
+  let fixed = abs.toFixed(Math.min(decimals, 20));
+  // Rounding may carry into one more digit (9.996 → "10.00"): one decimal fewer then.
+  if (decimals > 0 && Math.floor(Math.log10(Number(fixed))) > Math.floor(Math.log10(abs))) {
+    decimals -= 1;
+    fixed = abs.toFixed(decimals);
+  }
+  const text = trim && fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
+  const [whole = '0', fraction] = text.split('.');
   const grouped = Number(whole).toLocaleString('en-US');
   return `${value < 0 ? '-' : ''}${grouped}${fraction ? `.${fraction}` : ''}`;
 }
