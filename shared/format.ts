@@ -139,7 +139,7 @@ export function formatMinutesLeft(minutes: number | null): string {
   return rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
 }
 
-/** A share as a percentage with 2 significant digits ("0.6%", "12%", "< 0.01%", "100%"). */
+/** A share as a percentage with 2 significant digits ("0.60%", "12%", "< 0.01%", "100%"). */
 export function formatShare(fraction: number): string {
   if (!Number.isFinite(fraction) || fraction < 0) return '—';
   if (fraction === 0) return '0%';

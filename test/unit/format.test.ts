@@ -37,7 +37,7 @@ test('energy and power figures', async () => {
   assert.equal(f.formatJPerToken(0.213), '0.21 J/token');
   assert.equal(f.formatMinutesLeft(192), '3 h 12 min');
   assert.equal(f.formatMinutesLeft(0.5), '< 1 min');
-  assert.equal(f.formatShare(0.006), '0.6%');
+  assert.equal(f.formatShare(0.006), '0.60%');
   assert.equal(f.formatShare(0.00000001), '< 0.01%');
   assert.equal(f.approx(false), '≈ ');
   assert.equal(f.formatEnergyJ(-1), '—');
