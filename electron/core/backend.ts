@@ -6,6 +6,7 @@
  * No Electron imports: this runs under plain Node for tests, the CLI and the browser mode.
  */
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
@@ -102,6 +103,8 @@ export class Backend {
   private thermalThrottled = false;
   private lastOnAc: boolean | null = null;
   private loadMeter: { modelPath: string; startedAt: number; meter: ReplyMeter | null } | null = null;
+  /** Background writes (model load records) that dispose() waits for before closing the store. */
+  private readonly pendingWrites = new Set<Promise<void>>();
   /** The governor (decisions, hysteresis, throttling). */
   readonly governor: GovernorService;
 
@@ -190,15 +193,17 @@ export class Backend {
     }
     if ((status.state === 'ready' || status.state === 'generating') && status.modelPath === pending.modelPath) {
       const endedAt = Date.now();
-      void (async () => {
+      const write = (async () => {
         const energy = pending.meter ? await pending.meter.finish({ startedAt: pending.startedAt, endedAt, completionTokens: 0 }) : null;
         try {
-          const info = await readModelInfo(pending.modelPath);
-          this.options.store.recordModelLoad({ modelPath: pending.modelPath, modelSizeBytes: info.sizeBytes, loadMs: endedAt - pending.startedAt, loadEnergyJ: energy ? energy.energyJ : null });
+          const { size } = await stat(pending.modelPath);
+          this.options.store.recordModelLoad({ modelPath: pending.modelPath, modelSizeBytes: size, loadMs: endedAt - pending.startedAt, loadEnergyJ: energy ? energy.energyJ : null });
         } catch {
           // A load we cannot record only costs the governor a measurement.
         }
       })();
+      this.pendingWrites.add(write);
+      void write.finally(() => this.pendingWrites.delete(write));
     } else {
       pending.meter?.cancel();
     }
@@ -256,6 +261,7 @@ export class Backend {
     this.unsubscribeEngine();
     this.unsubscribeSampler();
     this.loadMeter?.meter?.cancel();
+    await Promise.all([...this.pendingWrites]);
     await this.options.sampler?.stop();
     await this.options.engine.dispose();
     this.options.store.close();

@@ -16,6 +16,8 @@ import type { GovernorPowerInput } from '../../electron/core/governorService.js'
 import { generateLadder, ladderDir, RANDOM_FAMILY, type LadderModel } from '../fixtures/ladder/ladder.js';
 import { openTestBackend, ok, tempDir, waitForDone } from '../helpers/runtime.js';
 import { repoRoot } from '../helpers/models.js';
+import { Store } from '../../electron/store/store.js';
+import { machineKey } from '../../electron/core/runtime.js';
 
 const onAc: GovernorPowerInput = { onAc: true, batteryPercent: null, batteryCapacityWh: null, batteryEnergyWh: null, baselinePowerW: 6 };
 
@@ -130,8 +132,24 @@ describe('governor on a generated ladder', () => {
     assert.match(refused.stderr, /power-state-json.*onAc/s);
   });
 
+  test('the CLI chat without --model lets the governor choose and reports its decision', () => {
+    const r = spawnSync(
+      'npm',
+      ['run', '-s', 'wattwise', '--', 'chat', '--prompt', 'Once upon a time', '--models-dir', modelsDir, '--data-dir', join(tmp.dir, 'cli-chat'), '--profile', 'saver', '--threads', '1', '--max-tokens', '8', '--json'],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.ok(out.governor, 'the JSON has the decision');
+    assert.equal(out.governor.profile, 'saver');
+    assert.equal(out.model.path, out.governor.modelPath, 'the governor’s choice answered');
+    assert.equal(out.model.quantization, out.governor.quantization);
+    assert.equal(typeof out.governor.reason, 'string');
+  });
+
   test('chat without a pinned model answers with the governor’s choice and records why', async () => {
     const backend = await open(onAc, profile('saver'), join(tmp.dir, 'chat'));
+    let chosenPath = '';
     try {
       ok(await backend.request('settings.update', { maxReplyTokens: 8 }));
       const decision = ok(await backend.request('governor.decide', {}));
@@ -143,6 +161,7 @@ describe('governor on a generated ladder', () => {
       assert.equal(done.error, null);
       assert.equal(done.message.stats!.modelPath, decision.chosen!.modelPath);
       assert.equal(done.message.stats!.quantization, decision.chosen!.quantization);
+      chosenPath = decision.chosen!.modelPath;
       assert.deepEqual(done.message.governor, { profile: 'saver', reason: decision.reason }, 'the reply records the profile and why');
       const stored = ok(await backend.request('conversations.get', { id: conversation.id })).messages[1]!;
       assert.deepEqual(stored.governor, done.message.governor);
@@ -159,6 +178,15 @@ describe('governor on a generated ladder', () => {
       assert.equal(forConversation.pinnedModelPath, ladder[0]!.path);
     } finally {
       await backend.dispose();
+    }
+    // Each model load was timed (the governor's switch cost): two models were loaded here.
+    const store = Store.open({ filePath: join(tmp.dir, 'chat', 'wattwise.sqlite'), machineKey: machineKey() });
+    try {
+      const loads = [chosenPath, ladder[0]!.path].map((p) => store.modelLoadCosts(p));
+      assert.notEqual(chosenPath, ladder[0]!.path);
+      assert.ok(loads.every((c) => c!.medianLoadMs > 0 && c!.samples === 1));
+    } finally {
+      store.close();
     }
   });
 });
