@@ -101,7 +101,7 @@ export class GovernorService {
     const power = this.powerState();
     const profile = input.profile ?? (power.onAc ? settings.governor.acProfile : settings.governor.batteryProfile);
     const models = (await listModels(this.options.modelsDir())).filter((m) => m.usable);
-    const { machine, bandwidthSource } = this.machineModel();
+    const { machine, bandwidthSource } = this.machineModel(models);
     const inputs = await this.candidateInputs(models, settings);
     const candidates = buildCandidates(inputs, machine);
     const { target, label } = targetFor(profile, settings.governor, power, this.now());
@@ -194,7 +194,8 @@ export class GovernorService {
    * machine's measured decode speeds of models large enough to stream from DRAM (≥ 64 MiB); per-core
    * power from the telemetry's CPU model.
    */
-  private machineModel(): { machine: MachineModel; bandwidthSource: 'measured' | 'default' } {
+  private machineModel(models: ModelInfo[]): { machine: MachineModel; bandwidthSource: 'measured' | 'default' } {
+    const sizes = new Map(models.map((m) => [m.path, m.sizeBytes]));
     let bandwidth: number | null = null;
     try {
       bandwidth = memoryBandwidth(this.options.store, this.options.measureBandwidth).bytesPerSecond;
@@ -203,9 +204,9 @@ export class GovernorService {
     }
     const implied = this.options.store
       .modelPerformance()
-      .map((p) => ({ p, size: this.sizeOf(p.modelPath) }))
-      .filter(({ size }) => size !== null && size >= 64 * 1024 * 1024)
-      .map(({ p, size }) => p.medianDecodeTokensPerSecond * (size as number));
+      .map((p) => ({ p, size: sizes.get(p.modelPath) ?? 0 }))
+      .filter(({ size }) => size >= 64 * 1024 * 1024)
+      .map(({ p, size }) => p.medianDecodeTokensPerSecond * size);
     if (implied.length > 0) bandwidth = median(implied);
     return {
       machine: {
@@ -218,17 +219,11 @@ export class GovernorService {
     };
   }
 
-  private readonly sizes = new Map<string, number>();
-  private sizeOf(path: string): number | null {
-    return this.sizes.get(path) ?? null;
-  }
-
   private async candidateInputs(models: ModelInfo[], settings: Settings): Promise<CandidateInput[]> {
     const perf = new Map(this.options.store.modelPerformance().map((p) => [p.modelPath, p]));
     const cores = await this.options.physicalCores();
     const out: CandidateInput[] = [];
     for (const m of models) {
-      this.sizes.set(m.path, m.sizeBytes);
       const fit = await this.fit(m, settings.contextSize);
       const calibration = this.options.store.getThreadCalibration(m.path, m.sizeBytes);
       const p = perf.get(m.path);
