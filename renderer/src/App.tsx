@@ -4,6 +4,7 @@ import { describeError } from './api/errors';
 import { ChatView } from './components/ChatView';
 import { EnergyPanel } from './components/EnergyPanel';
 import { EnergyView } from './components/EnergyView';
+import { GovernorView } from './components/GovernorView';
 import { AuthScreen, FullPage, Splash } from './components/FullPage';
 import { SettingsDialog } from './components/SettingsDialog';
 import { Sidebar } from './components/Sidebar';
@@ -67,14 +68,14 @@ export function App() {
       </FullPage>
     );
   }
-  // The energy column sits beside the chat in wide windows and over it in narrow ones; the Energy view
-  // has the whole main area.
+  // The energy column sits beside the chat in wide windows and over it in narrow ones; the Energy and
+  // Governor views have the whole main area.
   const showPanel = view === 'chat' && (narrow ? panelOverlay : panelOpen);
   const besideChat = showPanel && !narrow;
   return (
     <div className={`app${besideChat ? ' has-energy' : ''}`}>
       <Sidebar onOpenSettings={() => setSettingsOpen(true)} />
-      {view === 'energy' ? <EnergyView /> : <ChatView />}
+      {view === 'energy' ? <EnergyView /> : view === 'governor' ? <GovernorView /> : <ChatView />}
       {showPanel && <EnergyPanel overlay={narrow} onClose={closePanel} />}
       <SettingsDialog open={settingsOpen} onClose={() => setSettingsOpen(false)} />
     </div>

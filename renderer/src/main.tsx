@@ -8,6 +8,7 @@ import './styles/base.css';
 import './styles/app.css';
 import './styles/markdown.css';
 import './styles/energy.css';
+import './styles/governor.css';
 
 // A new link pasted into this tab (same page, new #token=...) replaces the stored token.
 window.addEventListener('hashchange', () => {

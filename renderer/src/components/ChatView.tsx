@@ -6,6 +6,7 @@ import { Composer, type ComposerHandle } from './Composer';
 import { EmptyChat } from './EmptyChat';
 import { engineLine, EngineStatus } from './EngineStatus';
 import { EnergyToggle } from './EnergyToggle';
+import { GovernorBar } from './GovernorBar';
 import { IconChevronDown } from './Icons';
 import { MessageItem } from './MessageItem';
 import { ModelPicker } from './ModelPicker';
@@ -111,6 +112,7 @@ export function ChatView() {
           <EnergyToggle />
         </div>
       </header>
+      <GovernorBar />
       <EngineStatus placement="alert" />
       <div className="chat__scroll" ref={scroller} onScroll={onScroll}>
         <div className="chat__column">

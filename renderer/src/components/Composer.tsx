@@ -1,7 +1,7 @@
 import { forwardRef, useEffect, useImperativeHandle, useRef, useState } from 'react';
 import { useAutoGrow } from '../hooks/useAutoGrow';
 import { useAppState, useAppStore } from '../state/context';
-import { effectiveModel } from '../state/store';
+import { noUsableModel } from '../state/store';
 import { IconAlert, IconSend, IconStop } from './Icons';
 
 export interface ComposerHandle {
@@ -14,10 +14,8 @@ export const Composer = forwardRef<ComposerHandle>(function Composer(_props, ref
   const selectedId = useAppState((s) => s.selectedId);
   const streaming = useAppState((s) => (s.selectedId ? s.active[s.selectedId] : undefined));
   const chatError = useAppState((s) => s.chatError);
-  const models = useAppState((s) => s.models);
-  const settings = useAppState((s) => s.settings);
-  const model = effectiveModel({ models, settings });
-  const noModel = models !== null && !model;
+  // In Auto the governor chooses among the usable models; a pinned model that went missing fails the call with its reason.
+  const noModel = useAppState(noUsableModel);
 
   const [text, setText] = useState(() => store.getDraft(selectedId));
   const [sending, setSending] = useState(false);

@@ -1,6 +1,8 @@
 import { useState } from 'react';
 import { useAppState, useAppStore } from '../state/context';
-import { effectiveModel } from '../state/store';
+import { baseName } from '../lib/format';
+import { effectiveModel, noUsableModel, pinnedModelPath } from '../state/store';
+import { QuantBadge } from './ModelPicker';
 import { BoltMark, IconChevronRight, IconFolder, IconRefresh } from './Icons';
 import { NoModelsHint } from './ModelPicker';
 
@@ -21,11 +23,11 @@ interface EmptyChatProps {
 export function EmptyChat({ systemPrompt, onExample }: EmptyChatProps) {
   const store = useAppStore();
   const draftSystemPrompt = useAppState((s) => s.draftSystemPrompt);
-  const models = useAppState((s) => s.models);
-  const settings = useAppState((s) => s.settings);
+  const model = useAppState(effectiveModel);
+  const pinned = useAppState(pinnedModelPath);
+  const noModel = useAppState(noUsableModel);
   const modelsDir = useAppState((s) => s.info?.modelsDir);
   const modelsLoading = useAppState((s) => s.modelsLoading);
-  const model = effectiveModel({ models, settings });
   const [promptOpen, setPromptOpen] = useState(false);
   const editable = systemPrompt === undefined;
   const promptValue = editable ? draftSystemPrompt : systemPrompt;
@@ -37,16 +39,27 @@ export function EmptyChat({ systemPrompt, onExample }: EmptyChatProps) {
       </div>
       <h2 className="welcome__title">What can I help with?</h2>
       <p className="welcome__subtitle">
-        {model ? (
+        {noModel ? (
+          'Private, offline AI. Everything runs on this computer.'
+        ) : pinned ? (
           <>
-            Chatting with <strong>{model.name}</strong>, running on this computer. Nothing you write leaves it.
+            Chatting with <strong>{model?.name ?? baseName(pinned)}</strong>
+            {model && <QuantBadge quantization={model.quantization} />}, running on this computer. Nothing you write leaves it.
           </>
         ) : (
-          'Private, offline AI. Everything runs on this computer.'
+          <>
+            The power governor picks the model for each reply
+            {model && (
+              <>
+                {' '}— now <strong>{model.name}</strong> <QuantBadge quantization={model.quantization} />
+              </>
+            )}
+            . Everything runs on this computer.
+          </>
         )}
       </p>
 
-      {models !== null && !model && (
+      {noModel && (
         <div className="welcome__card welcome__card--setup">
           <IconFolder size={20} />
           <div>

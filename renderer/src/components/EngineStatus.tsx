@@ -60,8 +60,8 @@ export function EngineStatus({ placement }: { placement: 'chip' | 'alert' }) {
   const engine = useAppState((s) => s.engine);
   const loadError = useAppState((s) => s.engineLoadError);
   const models = useAppState((s) => s.models);
-  const settings = useAppState((s) => s.settings);
-  const line = engineLine(engine, loadError, models, effectiveModel({ models, settings })?.path ?? null);
+  const shownPath = useAppState((s) => effectiveModel(s)?.path ?? null);
+  const line = engineLine(engine, loadError, models, shownPath);
   if (!line) return null;
   const isError = line.tone === 'error';
   if (placement === 'chip' && isError) return null;

@@ -151,7 +151,7 @@ export const MessageItem = memo(function MessageItem({ message, text, isLastAssi
           <div className="msg__footer">
             {message.status === 'stopped' && <span className="badge badge--stopped">Stopped</span>}
             {message.energy && <MessageEnergy energy={message.energy} stats={message.stats} />}
-            {message.stats && <MessageStats stats={message.stats} />}
+            {message.stats && <MessageStats stats={message.stats} governor={message.governor} />}
             <div className="msg__actions">
               <CopyButton text={text} />
               {isLastAssistant && (

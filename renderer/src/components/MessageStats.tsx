@@ -1,10 +1,46 @@
-import type { ReplyStats } from '@shared/contract';
+import type { Message, ReplyStats } from '@shared/contract';
 import { formatInt, formatMs, formatRate } from '../lib/format';
+import { profileName } from '../lib/governor';
 import { useAppState } from '../state/context';
+import { IconGauge, IconPin } from './Icons';
 import { QuantBadge } from './ModelPicker';
 
-/** The small, muted line under every assistant reply. */
-export function MessageStats({ stats }: { stats: ReplyStats }) {
+/**
+ * Who chose the model of a reply: the governor's profile (its reason as the tooltip), or "pinned" when
+ * the conversation's pinned model answered (`governor` null on a reply with stats).
+ */
+function ChoiceMark({ governor }: { governor: Message['governor'] }) {
+  if (governor) {
+    const name = profileName(governor.profile);
+    return (
+      <span
+        className="msg-stats__choice"
+        data-testid="message-governor"
+        data-profile={governor.profile}
+        title={`Chosen by the power governor (${name}): ${governor.reason}`}
+      >
+        <IconGauge size={11} />
+        {name}
+        <span className="visually-hidden">: chosen by the power governor. {governor.reason}</span>
+      </span>
+    );
+  }
+  return (
+    <span
+      className="msg-stats__choice is-pinned"
+      data-testid="message-governor"
+      data-profile="pinned"
+      title="The model pinned for this chat answered (the governor was off)"
+    >
+      <IconPin size={11} />
+      pinned
+      <span className="visually-hidden">: the model pinned for this chat answered</span>
+    </span>
+  );
+}
+
+/** The small, muted line under every assistant reply; `governor` says who chose its model. */
+export function MessageStats({ stats, governor }: { stats: ReplyStats; governor: Message['governor'] }) {
   // The same name as in the model picker when the file is still there.
   const model = useAppState((s) => s.models?.find((m) => m.path === stats.modelPath));
   const name = model ? model.name : stats.modelName;
@@ -20,6 +56,7 @@ export function MessageStats({ stats }: { stats: ReplyStats }) {
     <div className="msg-stats" data-testid="message-stats" title={detail}>
       <span className="msg-stats__model">{name}</span>
       <QuantBadge quantization={stats.quantization} />
+      <ChoiceMark governor={governor} />
       <span className="msg-stats__sep" aria-hidden="true" />
       <span>
         {formatInt(stats.promptTokens)} prompt · {formatInt(stats.completionTokens)} completion tokens

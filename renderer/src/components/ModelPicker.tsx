@@ -1,10 +1,11 @@
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
 import type { ModelInfo } from '@shared/contract';
 import { describeError } from '../api/errors';
-import { formatBytes, formatParams } from '../lib/format';
+import { baseName, formatBytes, formatJPerToken, formatParams } from '../lib/format';
+import { energyApprox, profileName, variantLabel } from '../lib/governor';
 import { useAppState, useAppStore } from '../state/context';
-import { effectiveModel } from '../state/store';
-import { IconCheck, IconChevronDown, IconCpu, IconEject, IconFolder, IconRefresh } from './Icons';
+import { pinnedModelPath, sensorMeasured } from '../state/store';
+import { IconCheck, IconChevronDown, IconEject, IconFolder, IconGauge, IconPin, IconRefresh } from './Icons';
 
 export function QuantBadge({ quantization }: { quantization: string | null }) {
   if (!quantization) return null;
@@ -30,23 +31,33 @@ export function NoModelsHint({ modelsDir }: { modelsDir: string | undefined }) {
   );
 }
 
+/**
+ * The model picker: "Auto — chosen by the power governor" first (what Auto picks now), then the models
+ * in the folder. Choosing a model pins it for the open conversation (or the new chat); Auto unpins. The
+ * trigger shows "Auto · <variant>" or the pinned model.
+ */
 export function ModelPicker() {
   const store = useAppStore();
   const models = useAppState((s) => s.models);
-  const settings = useAppState((s) => s.settings);
   const modelsError = useAppState((s) => s.modelsError);
   const modelsLoading = useAppState((s) => s.modelsLoading);
   const modelsDir = useAppState((s) => s.info?.modelsDir);
   const engine = useAppState((s) => s.engine);
   const active = useAppState((s) => s.active);
+  const pinned = useAppState(pinnedModelPath);
+  const decision = useAppState((s) => s.governor);
+  const sensor = useAppState(sensorMeasured);
   const canEject = engine?.modelPath != null && (engine.state === 'ready' || engine.state === 'error') && Object.keys(active).length === 0;
-  const current = effectiveModel({ models, settings });
+  const all = models ?? [];
+  const pinnedModel = pinned ? (all.find((m) => m.path === pinned) ?? null) : null;
+  const chosen = decision?.chosen ?? null;
   const [open, setOpen] = useState(false);
   const [focusIndex, setFocusIndex] = useState(0);
   const root = useRef<HTMLDivElement>(null);
   const list = useRef<HTMLDivElement>(null);
   const listId = useId();
-  const all = models ?? [];
+  // Option 0 is Auto; option i + 1 is all[i].
+  const optionCount = all.length + 1;
 
   useEffect(() => {
     if (!open) return;
@@ -69,10 +80,10 @@ export function ModelPicker() {
 
   useEffect(() => {
     if (!open) return;
-    const index = Math.max(0, all.findIndex((m) => m.path === current?.path));
-    setFocusIndex(index);
-    // Refresh the list each time it opens: files may have been added.
+    setFocusIndex(pinned ? Math.max(0, all.findIndex((m) => m.path === pinned) + 1) : 0);
+    // Refresh the list each time it opens: files may have been added (and Auto's choice with them).
     void store.refreshModels();
+    void store.refreshGovernor();
   }, [open]);
 
   useEffect(() => {
@@ -81,16 +92,17 @@ export function ModelPicker() {
     el?.focus();
   }, [open, focusIndex, all.length]);
 
-  const choose = (model: ModelInfo) => {
-    if (!model.usable) return;
+  const choose = (model: ModelInfo | null) => {
+    if (model && !model.usable) return;
     setOpen(false);
-    void store.chooseModel(model.path);
+    root.current?.querySelector<HTMLButtonElement>('.model-picker__trigger')?.focus();
+    if ((model?.path ?? null) !== pinned) void store.pinModel(model?.path ?? null);
   };
 
   const onListKey = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.key === 'ArrowDown') {
       e.preventDefault();
-      setFocusIndex((i) => Math.min(all.length - 1, i + 1));
+      setFocusIndex((i) => Math.min(optionCount - 1, i + 1));
     } else if (e.key === 'ArrowUp') {
       e.preventDefault();
       setFocusIndex((i) => Math.max(0, i - 1));
@@ -99,7 +111,7 @@ export function ModelPicker() {
       setFocusIndex(0);
     } else if (e.key === 'End') {
       e.preventDefault();
-      setFocusIndex(all.length - 1);
+      setFocusIndex(optionCount - 1);
     } else if (e.key === 'Escape') {
       e.preventDefault();
       e.stopPropagation();
@@ -111,17 +123,36 @@ export function ModelPicker() {
   };
 
   const usableCount = all.filter((m) => m.usable).length;
+  const onOptionKey = (e: KeyboardEvent<HTMLDivElement>, model: ModelInfo | null) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      choose(model);
+    }
+  };
+
+  let triggerName: string;
+  let triggerLabel: string;
+  if (pinned) {
+    triggerName = pinnedModel ? pinnedModel.name : baseName(pinned);
+    triggerLabel = `Model: ${triggerName}, pinned for this chat. Change model`;
+  } else {
+    triggerName = chosen ? `Auto · ${chosen.name}` : 'Auto';
+    triggerLabel = `Model: Auto, chosen by the power governor${chosen ? ` (now ${variantLabel(chosen)})` : ''}. Change model`;
+  }
+  const triggerQuant = pinned ? (pinnedModel?.quantization ?? null) : (chosen?.quantization ?? null);
 
   return (
     <div className="model-picker" ref={root}>
       <button
         type="button"
-        className={`model-picker__trigger${current ? '' : ' is-empty'}`}
+        className={`model-picker__trigger${pinned ? ' is-pinned' : ' is-auto'}`}
         data-testid="model-picker"
+        data-mode={pinned ? 'pinned' : 'auto'}
         aria-haspopup="listbox"
         aria-expanded={open}
         aria-controls={open ? listId : undefined}
-        aria-label={current ? `Model: ${current.name}. Change model` : 'Choose a model'}
+        aria-label={triggerLabel}
+        title={pinned ? `Pinned for this chat: ${pinned}` : 'Auto: the power governor chooses the model for each reply'}
         onClick={() => setOpen((o) => !o)}
         onKeyDown={(e) => {
           if ((e.key === 'ArrowDown' || e.key === 'ArrowUp') && !open) {
@@ -130,77 +161,110 @@ export function ModelPicker() {
           }
         }}
       >
-        <IconCpu size={15} className="model-picker__icon" />
-        <span className="model-picker__name">{current ? current.name : models === null ? 'Loading models…' : 'Choose a model'}</span>
-        {current && <QuantBadge quantization={current.quantization} />}
+        {pinned ? <IconPin size={15} className="model-picker__icon" /> : <IconGauge size={15} className="model-picker__icon" />}
+        <span className="model-picker__name">{models === null && pinned === null && !chosen ? 'Auto' : triggerName}</span>
+        <QuantBadge quantization={triggerQuant} />
         <IconChevronDown size={14} className="model-picker__chevron" />
       </button>
 
       {open && (
         <div className="popover model-picker__popover">
           <div className="popover__header">
-            <span>Models on this computer</span>
+            <span>Model for this chat</span>
             <span className="popover__count">
               {usableCount} usable{all.length > usableCount ? ` · ${all.length - usableCount} unusable` : ''}
             </span>
           </div>
           {modelsError && <p className="popover__error">{describeError(modelsError)}</p>}
-          {all.length === 0 && !modelsError ? (
-            <div className="model-empty">
-              <IconFolder size={22} />
-              <p className="model-empty__title">{modelsLoading && models === null ? 'Looking for models…' : 'No models yet'}</p>
-              <p className="model-empty__text">
-                <NoModelsHint modelsDir={modelsDir} />
-              </p>
+          <div className="model-list" role="listbox" id={listId} aria-label="Models" ref={list} onKeyDown={onListKey}>
+            <div
+              role="option"
+              tabIndex={focusIndex === 0 ? 0 : -1}
+              aria-selected={!pinned}
+              className={`model-option model-option--auto${pinned ? '' : ' is-selected'}`}
+              data-testid="model-option-auto"
+              onClick={() => choose(null)}
+              onKeyDown={(e) => onOptionKey(e, null)}
+            >
+              <div className="model-option__line">
+                <IconGauge size={15} className="model-option__auto-icon" />
+                <span className="model-option__name">Auto — chosen by the power governor</span>
+                {!pinned && <IconCheck size={15} className="model-option__check" />}
+              </div>
+              <div className="model-option__meta">
+                <span className="model-option__facts model-option__auto-now">
+                  {chosen && decision ? (
+                    <>
+                      <span>
+                        {profileName(decision.profile)} now picks <strong>{variantLabel(chosen)}</strong>
+                      </span>
+                      <span>
+                        {energyApprox(chosen.predicted.source, sensor)}
+                        {formatJPerToken(chosen.predicted.energyJPerToken)}
+                      </span>
+                    </>
+                  ) : (
+                    <span>Picks a model for each reply by your power profile</span>
+                  )}
+                </span>
+              </div>
             </div>
-          ) : (
-            <div className="model-list" role="listbox" id={listId} aria-label="Models" ref={list} onKeyDown={onListKey}>
-              {all.map((model, index) => {
-                const selected = model.path === current?.path;
-                return (
-                  <div
-                    key={model.path}
-                    role="option"
-                    tabIndex={index === focusIndex ? 0 : -1}
-                    aria-selected={selected}
-                    aria-disabled={!model.usable}
-                    className={`model-option${selected ? ' is-selected' : ''}${model.usable ? '' : ' is-disabled'}`}
-                    data-testid="model-option"
-                    data-usable={model.usable ? 'true' : 'false'}
-                    data-model-path={model.path}
-                    title={model.path}
-                    onClick={() => choose(model)}
-                    onKeyDown={(e) => {
-                      if (e.key === 'Enter' || e.key === ' ') {
-                        e.preventDefault();
-                        choose(model);
-                      }
-                    }}
-                  >
-                    <div className="model-option__line">
-                      <span className="model-option__name">{model.name}</span>
-                      <QuantBadge quantization={model.quantization} />
-                      {selected && <IconCheck size={15} className="model-option__check" />}
+            {all.length === 0 && !modelsError ? (
+              <div className="model-empty">
+                <IconFolder size={22} />
+                <p className="model-empty__title">{modelsLoading && models === null ? 'Looking for models…' : 'No models yet'}</p>
+                <p className="model-empty__text">
+                  <NoModelsHint modelsDir={modelsDir} />
+                </p>
+              </div>
+            ) : (
+              <div role="group" aria-label="Pin a model for this chat">
+                <div className="model-list__divider" aria-hidden="true">
+                  Pin a model for this chat
+                </div>
+                {all.map((model, index) => {
+                  const selected = model.path === pinned;
+                  return (
+                    <div
+                      key={model.path}
+                      role="option"
+                      tabIndex={index + 1 === focusIndex ? 0 : -1}
+                      aria-selected={selected}
+                      aria-disabled={!model.usable}
+                      className={`model-option${selected ? ' is-selected' : ''}${model.usable ? '' : ' is-disabled'}`}
+                      data-testid="model-option"
+                      data-usable={model.usable ? 'true' : 'false'}
+                      data-model-path={model.path}
+                      title={model.path}
+                      onClick={() => choose(model)}
+                      onKeyDown={(e) => onOptionKey(e, model)}
+                    >
+                      <div className="model-option__line">
+                        <span className="model-option__name">{model.name}</span>
+                        <QuantBadge quantization={model.quantization} />
+                        {!pinned && model.path === chosen?.modelPath && <span className="model-option__auto-tag">Auto’s pick</span>}
+                        {selected && <IconCheck size={15} className="model-option__check" />}
+                      </div>
+                      {model.usable ? (
+                        <div className="model-option__meta">
+                          <span className="model-option__facts">
+                            {modelFacts(model).map((fact) => (
+                              <span key={fact}>{fact}</span>
+                            ))}
+                          </span>
+                          <span className="model-option__file">{model.fileName}</span>
+                        </div>
+                      ) : (
+                        <div className="model-option__problem">
+                          {model.fileName}: {model.problem ?? 'cannot be used'}
+                        </div>
+                      )}
                     </div>
-                    {model.usable ? (
-                      <div className="model-option__meta">
-                        <span className="model-option__facts">
-                          {modelFacts(model).map((fact) => (
-                            <span key={fact}>{fact}</span>
-                          ))}
-                        </span>
-                        <span className="model-option__file">{model.fileName}</span>
-                      </div>
-                    ) : (
-                      <div className="model-option__problem">
-                        {model.fileName}: {model.problem ?? 'cannot be used'}
-                      </div>
-                    )}
-                  </div>
-                );
-              })}
-            </div>
-          )}
+                  );
+                })}
+              </div>
+            )}
+          </div>
           <div className="popover__footer">
             <span className="popover__folder" title={modelsDir}>
               <IconFolder size={13} />

@@ -59,7 +59,8 @@ function toPatch(form: Form): { patch: Partial<Settings> } | { errors: Errors } 
   return { patch: candidate };
 }
 
-function FieldRow({ label, htmlFor, hint, error, children }: { label: string; htmlFor: string; hint?: ReactNode; error?: string; children: ReactNode }) {
+/** A labelled form row with its hint, or its error in place of the hint. */
+export function FieldRow({ label, htmlFor, hint, error, children }: { label: string; htmlFor: string; hint?: ReactNode; error?: string; children: ReactNode }) {
   return (
     <div className={`field${error ? ' has-error' : ''}`}>
       <label className="field__label" htmlFor={htmlFor}>
@@ -84,8 +85,7 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
   const settings = useAppState((s) => s.settings);
   const info = useAppState((s) => s.info);
   const calibrations = useAppState((s) => s.calibrations);
-  const models = useAppState((s) => s.models);
-  const model = effectiveModel({ models, settings });
+  const model = useAppState(effectiveModel);
   const [form, setForm] = useState<Form | null>(null);
   const [errors, setErrors] = useState<Errors>({});
   const [saving, setSaving] = useState(false);

@@ -7,7 +7,7 @@ import { groupByDate } from '../lib/format';
 import { useAppState, useAppStore } from '../state/context';
 import { ConversationRow } from './ConversationRow';
 import { Dialog } from './Dialog';
-import { BoltMark, IconChart, IconClose, IconCompose, IconGear, IconLock, IconSearch } from './Icons';
+import { BoltMark, IconChart, IconClose, IconCompose, IconGauge, IconGear, IconLock, IconSearch } from './Icons';
 
 export function Sidebar({ onOpenSettings }: { onOpenSettings: () => void }) {
   const store = useAppStore();
@@ -110,6 +110,16 @@ export function Sidebar({ onOpenSettings }: { onOpenSettings: () => void }) {
         >
           <IconChart size={16} />
           <span>Energy</span>
+        </button>
+        <button
+          type="button"
+          className={`side-nav${view === 'governor' ? ' is-current' : ''}`}
+          data-testid="governor-nav"
+          aria-current={view === 'governor' ? 'page' : undefined}
+          onClick={() => store.setView('governor')}
+        >
+          <IconGauge size={16} />
+          <span>Governor</span>
         </button>
         <div className="search">
           <IconSearch size={15} className="search__icon" />

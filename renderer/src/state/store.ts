@@ -17,9 +17,12 @@ import type {
   ConversationSummary,
   EnergyStatus,
   EngineStatus,
+  GovernorDecision,
+  GovernorSettings,
   Message,
   PowerSample,
   ModelInfo,
+  ProfileId,
   Settings,
   ThreadCalibration,
   WattwiseBridge,
@@ -63,7 +66,7 @@ export interface EnergyLiveState {
 }
 
 /** Which main view is shown beside the sidebar. */
-export type MainView = 'chat' | 'energy';
+export type MainView = 'chat' | 'energy' | 'governor';
 
 const PANEL_KEY = 'wattwise.energyPanel';
 
@@ -113,6 +116,21 @@ export interface AppState {
   energyPanelOpen: boolean;
   /** The energy column shown over the chat in narrow windows (not remembered). */
   energyPanelOverlay: boolean;
+  /**
+   * The power governor's latest decision for the power state now (from `governor.decide` or the
+   * `governor.decision` event); null until the first answer. Whether the open conversation is pinned is
+   * read from the conversation ({@link pinnedModelPath}), not from here.
+   */
+  governor: GovernorDecision | null;
+  /** Why the last `governor.decide` failed; null after a success. */
+  governorError: ApiError | null;
+  /** A profile change is being saved (the switcher shows it at once; the decision follows). */
+  governorSaving: boolean;
+  /**
+   * The model picked for the new chat that is not created yet: it is created pinned to it. Null = Auto
+   * (the governor chooses each reply's model). Every new chat starts in Auto.
+   */
+  draftModelPath: string | null;
 }
 
 const initialEnergy: EnergyLiveState = {
@@ -154,6 +172,10 @@ const initialState: AppState = {
   energy: initialEnergy,
   energyPanelOpen: true,
   energyPanelOverlay: false,
+  governor: null,
+  governorError: null,
+  governorSaving: false,
+  draftModelPath: null,
 };
 
 /**
@@ -193,11 +215,52 @@ export function conversationEnergyJ(state: Pick<AppState, 'conversations' | 'det
   return summary.energyJ + settling + live;
 }
 
-/** The model a new message uses: the last chosen one if usable, else the only (or first) usable one. */
-export function effectiveModel(state: Pick<AppState, 'models' | 'settings'>): ModelInfo | null {
-  const usable = (state.models ?? []).filter((m) => m.usable);
-  const last = state.settings?.lastModelPath;
-  return usable.find((m) => m.path === last) ?? usable[0] ?? null;
+/**
+ * The model pinned for the next reply: the open conversation's pinned model, or for a new chat (not
+ * created yet) the model picked in the picker; null = Auto (the power governor chooses).
+ */
+export function pinnedModelPath(state: Pick<AppState, 'selectedId' | 'detail' | 'conversations' | 'draftModelPath'>): string | null {
+  const id = state.selectedId;
+  if (id === null) return state.draftModelPath;
+  if (state.detail?.conversation.id === id) return state.detail.conversation.pinnedModelPath;
+  return state.conversations.find((c) => c.id === id)?.pinnedModelPath ?? null;
+}
+
+/**
+ * The model the next reply will use, as far as the renderer knows: the pinned one (see
+ * {@link pinnedModelPath}), else the governor's current choice; null when neither is known (no decision
+ * yet, or the pinned file is not in the list). Returns an element of `state.models` (a stable reference).
+ */
+export function effectiveModel(
+  state: Pick<AppState, 'models' | 'selectedId' | 'detail' | 'conversations' | 'draftModelPath' | 'governor'>,
+): ModelInfo | null {
+  const path = pinnedModelPath(state) ?? state.governor?.chosen?.modelPath ?? null;
+  if (!path) return null;
+  return state.models?.find((m) => m.path === path) ?? null;
+}
+
+/** True once the models are listed and none of them can be used (nothing to chat with). */
+export function noUsableModel(state: Pick<AppState, 'models'>): boolean {
+  return state.models !== null && !state.models.some((m) => m.usable);
+}
+
+/**
+ * The governor's profile in effect for a power source: the AC profile on mains power, else the battery
+ * profile. `onAc` comes from the latest decision (null before the first: the battery gauge, else AC).
+ */
+export function profileInEffect(settings: GovernorSettings, onAc: boolean): ProfileId {
+  return onAc ? settings.acProfile : settings.batteryProfile;
+}
+
+/** Whether the power figures come from a sensor now (the newest sample, else `energy.status`); false when unknown. */
+export function sensorMeasured(state: Pick<AppState, 'energy'>): boolean {
+  const samples = state.energy.samples;
+  return samples[samples.length - 1]?.measured ?? state.energy.status?.measured ?? false;
+}
+
+/** Whether the machine is on mains power as the governor last saw it (the battery gauge before that; AC when unknown). */
+export function onAcPower(state: Pick<AppState, 'governor' | 'energy'>): boolean {
+  return state.governor?.onAc ?? state.energy.battery?.onAc ?? true;
 }
 
 /** The text to show for a message: the live buffer while streaming. */
@@ -225,8 +288,6 @@ export class AppStore {
   /** Chat calls waiting for their answer; conversation reloads wait for them. */
   #pendingChats = new Map<string, number>();
   #pendingSeq = 0;
-  /** The latest models.list request (a message sent before the first answer waits for it). */
-  #modelsLoad: Promise<void> | null = null;
   #reloadWanted = new Set<string>();
   /** Conversations whose Stop was pressed before their request id was known. */
   #abortWanted = new Set<string>();
@@ -240,6 +301,10 @@ export class AppStore {
   #finishedRequests = new Set<string>();
   #energyStatusSeq = 0;
   #lastStatusRetryAt = 0;
+  /** Bumped by every `governor.decide` request and every `governor.decision` event: older answers are dropped. */
+  #governorSeq = 0;
+  /** Bumped by every profile change: only the last one's outcome is applied. */
+  #profileSeq = 0;
 
   constructor(bridge: WattwiseBridge) {
     this.#bridge = bridge;
@@ -289,7 +354,7 @@ export class AppStore {
       engine: engine.ok ? engine.value : null,
       draftSystemPrompt: settings.value.defaultSystemPrompt,
     });
-    await Promise.all([this.refreshModels(), this.refreshConversations(), this.refreshEnergyStatus()]);
+    await Promise.all([this.refreshModels(), this.refreshConversations(), this.refreshEnergyStatus(), this.refreshGovernor()]);
   }
 
   dispose(): void {
@@ -300,13 +365,7 @@ export class AppStore {
 
   // -- models, engine, settings ---------------------------------------------------------------
 
-  refreshModels(): Promise<void> {
-    const run = this.#listModels();
-    this.#modelsLoad = run;
-    return run;
-  }
-
-  async #listModels(): Promise<void> {
+  async refreshModels(): Promise<void> {
     this.#set({ modelsLoading: true });
     const result = await this.#call('models.list', {});
     this.#set(
@@ -316,19 +375,45 @@ export class AppStore {
     );
   }
 
-  async chooseModel(path: string): Promise<void> {
-    const settings = this.#state.settings;
-    if (settings) this.#set({ settings: { ...settings, lastModelPath: path }, engineLoadError: null });
-    const saved = await this.#call('settings.update', { lastModelPath: path });
-    if (saved.ok) this.#set({ settings: saved.value });
-    // Load it now, as LM Studio does, so the first reply does not wait for the load, unless a
-    // reply is being written right now.
+  /**
+   * Pins `path` for the open conversation (`conversations.pin`), or for the new chat not created yet (it
+   * is then created pinned); `null` goes back to Auto (the governor chooses each reply's model). A pinned
+   * model is loaded at once, as LM Studio does, so the first reply does not wait for the load (unless a
+   * reply is being written). Resolves false when the pin failed (the error is shown above the composer).
+   */
+  async pinModel(path: string | null): Promise<boolean> {
+    this.#set({ engineLoadError: null });
+    const id = this.#state.selectedId;
+    if (id === null) {
+      this.#set({ draftModelPath: path });
+    } else {
+      const before = pinnedModelPath(this.#state);
+      this.#patchConversation(id, { pinnedModelPath: path });
+      const result = await this.#call('conversations.pin', { id, modelPath: path });
+      if (!result.ok) {
+        if (this.#state.selectedId === id) this.#patchConversation(id, { pinnedModelPath: before });
+        this.#set({ chatError: describeError(result.error) });
+        return false;
+      }
+      this.#patchConversation(id, { pinnedModelPath: result.value.pinnedModelPath, modelPath: result.value.modelPath });
+    }
+    if (path === null) return true;
     const busy = Object.keys(this.#state.active).length > 0 || this.#state.engine?.state === 'generating';
     if (!busy && this.#state.engine?.modelPath !== path) {
       const loaded = await this.#call('engine.load', { modelPath: path });
       if (loaded.ok) this.#set({ engine: loaded.value });
-      else if (this.#state.settings?.lastModelPath === path) this.#set({ engineLoadError: loaded.error });
+      else if (pinnedModelPath(this.#state) === path) this.#set({ engineLoadError: loaded.error });
     }
+    return true;
+  }
+
+  /** Applies `patch` to a conversation wherever the store holds it (list, search results, open detail). */
+  #patchConversation(id: string, patch: Partial<ConversationSummary>): void {
+    this.#set((s) => ({
+      conversations: s.conversations.map((c) => (c.id === id ? { ...c, ...patch } : c)),
+      searchResults: s.searchResults?.map((c) => (c.id === id ? { ...c, ...patch } : c)) ?? null,
+      detail: s.detail?.conversation.id === id ? { ...s.detail, conversation: { ...s.detail.conversation, ...patch } } : s.detail,
+    }));
   }
 
   /** Unloads the model from memory (LM Studio's "Eject"); the next reply loads it again. */
@@ -410,6 +495,7 @@ export class AppStore {
       detailLoading: false,
       chatError: null,
       draftSystemPrompt: s.settings?.defaultSystemPrompt ?? '',
+      draftModelPath: null,
     }));
   }
 
@@ -519,20 +605,29 @@ export class AppStore {
     if (this.#state.chatError) this.#set({ chatError: null });
   }
 
-  /** Sends a message, creating the conversation first for a new chat. Resolves true when it started. */
+  /**
+   * The `modelPath` for a chat call: the pinned model when the user chose one (it pins it, which it
+   * already is), nothing in Auto (the governor chooses). Never the governor's current choice: passing it
+   * would pin it.
+   */
+  #pinnedInput(): { modelPath?: string } {
+    const pinned = pinnedModelPath(this.#state);
+    return pinned ? { modelPath: pinned } : {};
+  }
+
+  /**
+   * Sends a message, creating the conversation first for a new chat (pinned to the model picked for it,
+   * else in Auto). Resolves true when it started.
+   */
   async send(content: string): Promise<boolean> {
     const text = content.trim();
     if (!text) return false;
-    if (this.#state.models === null && this.#modelsLoad) await this.#modelsLoad;
-    const model = effectiveModel(this.#state);
+    const pinned = this.#pinnedInput();
     this.#set({ chatError: null });
     let conversationId = this.#state.selectedId;
     if (!conversationId) {
       const systemPrompt = this.#state.draftSystemPrompt;
-      const created = await this.#call('conversations.create', {
-        systemPrompt,
-        ...(model ? { modelPath: model.path } : {}),
-      });
+      const created = await this.#call('conversations.create', { systemPrompt, ...pinned });
       if (!created.ok) {
         this.#set({ chatError: describeError(created.error) });
         return false;
@@ -550,7 +645,7 @@ export class AppStore {
     const id = conversationId;
     return this.#startChat(
       id,
-      () => this.#call('chat.send', { conversationId: id, content: text, ...(model ? { modelPath: model.path } : {}) }),
+      () => this.#call('chat.send', { conversationId: id, content: text, ...pinned }),
       (messages, userId) => [...messages, this.#userMessage(userId, id, text)],
     );
   }
@@ -560,10 +655,10 @@ export class AppStore {
     const detail = this.#state.detail;
     if (!detail) return false;
     const id = detail.conversation.id;
-    const model = effectiveModel(this.#state);
+    const pinned = this.#pinnedInput();
     return this.#startChat(
       id,
-      () => this.#call('chat.regenerate', { conversationId: id, ...(model ? { modelPath: model.path } : {}) }),
+      () => this.#call('chat.regenerate', { conversationId: id, ...pinned }),
       (messages) => {
         const last = messages[messages.length - 1];
         return last?.role === 'assistant' ? messages.slice(0, -1) : messages;
@@ -577,10 +672,10 @@ export class AppStore {
     const detail = this.#state.detail;
     if (!text || !detail) return false;
     const id = detail.conversation.id;
-    const model = effectiveModel(this.#state);
+    const pinned = this.#pinnedInput();
     return this.#startChat(
       id,
-      () => this.#call('chat.edit', { messageId, content: text, ...(model ? { modelPath: model.path } : {}) }),
+      () => this.#call('chat.edit', { messageId, content: text, ...pinned }),
       (messages, userId) => {
         const index = messages.findIndex((m) => m.id === messageId);
         const kept = index >= 0 ? messages.slice(0, index) : messages;
@@ -703,9 +798,80 @@ export class AppStore {
     if (wanted && this.#state.selectedId === conversationId) void this.#loadDetail(conversationId);
   }
 
+  // -- power governor ------------------------------------------------------------------------------
+
+  /**
+   * Asks `governor.decide` for the power state now (the profile the power source selects). Cheap; called
+   * at start, after every reply (measurements change the predictions) and after a profile change. An
+   * answer older than a later request or a `governor.decision` event is dropped.
+   */
+  async refreshGovernor(): Promise<void> {
+    const seq = ++this.#governorSeq;
+    const result = await this.#call('governor.decide', {});
+    if (seq !== this.#governorSeq) return;
+    this.#set(result.ok ? { governor: result.value, governorError: null } : { governorError: result.error });
+    if (result.ok) this.#followGovernorSettings(result.value);
+  }
+
+  /** "What would `profile` choose?" for the power state now (the Governor view's preview); changes nothing. */
+  previewGovernor(profile: ProfileId): Promise<ApiResult<GovernorDecision>> {
+    return this.#call('governor.decide', { profile });
+  }
+
+  /**
+   * Selects `profile` for the power source in effect (`acProfile` on AC, `batteryProfile` on battery):
+   * the switcher shows it at once, the whole `governor` settings object is saved, then the decision is
+   * asked again. A failure puts the previous profile back, says so above the composer and resolves with
+   * the error; null when there was nothing to change.
+   */
+  async setProfile(profile: ProfileId): Promise<ApiResult<Settings> | null> {
+    const settings = this.#state.settings;
+    if (!settings) return null;
+    const key = onAcPower(this.#state) ? 'acProfile' : 'batteryProfile';
+    if (settings.governor[key] === profile && !this.#state.governorSaving) return null;
+    const result = await this.saveGovernorSettings({ ...settings.governor, [key]: profile });
+    if (result && !result.ok) this.#set({ chatError: `The profile was not changed. ${describeError(result.error)}` });
+    return result;
+  }
+
+  /**
+   * Saves the governor's settings (the whole object, as the contract requires), shown at once; on
+   * failure the settings as they were come back. Asks for a fresh decision afterwards.
+   */
+  async saveGovernorSettings(governor: GovernorSettings): Promise<ApiResult<Settings> | null> {
+    const settings = this.#state.settings;
+    if (!settings) return null;
+    const seq = ++this.#profileSeq;
+    const previous = settings.governor;
+    this.#set({ settings: { ...settings, governor }, governorSaving: true });
+    const result = await this.#call('settings.update', { governor });
+    if (seq !== this.#profileSeq) return result;
+    if (result.ok) {
+      this.#set({ settings: result.value, governorSaving: false });
+      await this.refreshGovernor();
+    } else {
+      this.#set((s) => ({ settings: s.settings ? { ...s.settings, governor: previous } : s.settings, governorSaving: false, governorError: result.error }));
+    }
+    return result;
+  }
+
+  /**
+   * A decision made for a profile other than the one these settings select (changed in another window or
+   * by the CLI) means the settings here are old: read them again. Not while a change of ours is saving.
+   */
+  #followGovernorSettings(decision: GovernorDecision): void {
+    const settings = this.#state.settings;
+    if (!settings || this.#state.governorSaving) return;
+    if (profileInEffect(settings.governor, decision.onAc) === decision.profile) return;
+    const seq = this.#profileSeq;
+    void this.#call('settings.get', {}).then((result) => {
+      if (result.ok && seq === this.#profileSeq && !this.#state.governorSaving) this.#set({ settings: result.value });
+    });
+  }
+
   // -- energy --------------------------------------------------------------------------------------
 
-  /** Shows the chat (`chat`) or the Energy view (`energy`). */
+  /** Shows the chat (`chat`), the Energy view (`energy`) or the Governor view (`governor`). */
   setView(view: MainView): void {
     if (this.#state.view !== view) this.#set({ view });
   }
@@ -837,6 +1003,8 @@ export class AppStore {
         if (event.error) this.#errorText.set(event.message.id, describeError(event.error));
         this.#energyDone(event.requestId, event.conversationId, event.message);
         this.#done(event.conversationId, this.#withErrorText(event.message));
+        // The reply measured its model: the predictions (and maybe the choice) changed.
+        void this.refreshGovernor();
         return;
       case 'engine.status':
         this.#set((s) => ({
@@ -859,7 +1027,11 @@ export class AppStore {
         this.#powerSample(event);
         return;
       case 'governor.decision':
-        return; // the governor panel subscribes to these
+        // Pushed when the power source flips or the governor's settings change: newer than any answer in flight.
+        this.#governorSeq++;
+        this.#set({ governor: event.decision, governorError: null });
+        this.#followGovernorSettings(event.decision);
+        return;
       default: {
         const unreachable: never = event;
         console.warn('Wattwise: unknown event', unreachable);
