@@ -393,6 +393,7 @@ export class Backend {
     'settings.get': () => this.settings(),
     'settings.update': (patch) => {
       const updated = this.options.store.updateSettings(patch, defaultSettings);
+      if (patch.governor !== undefined) this.governor.resetHysteresis();
       if (patch.governor !== undefined || patch.modelsDir !== undefined || patch.threads !== undefined || patch.contextSize !== undefined) {
         void this.announceDecision();
       }

@@ -10,6 +10,7 @@ import type { GovernorCandidate, GovernorDecision, GovernorSettings, ModelInfo, 
 import {
   buildCandidates,
   decide,
+  predictCost,
   profileTarget,
   shouldSwitch,
   detectThrottling,
@@ -101,8 +102,8 @@ export class GovernorService {
     const power = this.powerState();
     const profile = input.profile ?? (power.onAc ? settings.governor.acProfile : settings.governor.batteryProfile);
     const models = (await listModels(this.options.modelsDir())).filter((m) => m.usable);
-    const { machine, bandwidthSource } = this.machineModel(models);
     const inputs = await this.candidateInputs(models, settings);
+    const { machine, bandwidthSource } = this.machineModel(inputs);
     const candidates = buildCandidates(inputs, machine);
     const { target, label } = targetFor(profile, settings.governor, power, this.now());
     const usage = this.options.store.recentUsage({ sinceMs: 7 * 24 * 3_600_000, now: this.now() });
@@ -155,6 +156,11 @@ export class GovernorService {
     return { model, decision, keptReason: advice.keep && current && current.modelPath !== raw.chosen.modelPath ? advice.reason : null };
   }
 
+  /** The user changed the target on purpose: the next reply follows it at once (no minimum interval). */
+  resetHysteresis(): void {
+    this.lastSwitchAt = null;
+  }
+
   /**
    * Records a finished reply's decode speed; a sustained drop under the same settings (thermal
    * throttling) then counts as a change in power state.
@@ -190,33 +196,36 @@ export class GovernorService {
   }
 
   /**
-   * The roofline's machine: bandwidth measured once (memcpy) and stored, or, better, implied by this
-   * machine's measured decode speeds of models large enough to stream from DRAM (≥ 64 MiB); per-core
-   * power from the telemetry's CPU model.
+   * The roofline's machine: memory bandwidth measured once (memcpy) and stored, per-core power from the
+   * telemetry's CPU model, {@link DEFAULT_FLOPS_PER_CORE}; then calibrated to this machine's own replies:
+   * when some variants have measured decode speeds, both roofs (bandwidth and FLOP/s) are scaled by the
+   * median of measured ÷ predicted over them, so unmeasured variants are predicted on the same footing as
+   * the measured ones (otherwise an optimistic roofline makes Saver chase whichever variant has not
+   * replied yet). The factor is clamped to [0.02, 5].
    */
-  private machineModel(models: ModelInfo[]): { machine: MachineModel; bandwidthSource: 'measured' | 'default' } {
-    const sizes = new Map(models.map((m) => [m.path, m.sizeBytes]));
+  private machineModel(inputs: CandidateInput[]): { machine: MachineModel; bandwidthSource: 'measured' | 'default'; calibration: number | null } {
     let bandwidth: number | null = null;
     try {
       bandwidth = memoryBandwidth(this.options.store, this.options.measureBandwidth).bytesPerSecond;
     } catch {
       bandwidth = null;
     }
-    const implied = this.options.store
-      .modelPerformance()
-      .map((p) => ({ p, size: sizes.get(p.modelPath) ?? 0 }))
-      .filter(({ size }) => size >= 64 * 1024 * 1024)
-      .map(({ p, size }) => p.medianDecodeTokensPerSecond * size);
-    if (implied.length > 0) bandwidth = median(implied);
-    return {
-      machine: {
-        bandwidthBytesPerSecond: bandwidth ?? 20e9,
-        activePowerW: DEFAULT_ACTIVE_W_PER_CORE,
-        activePowerWPerCore: DEFAULT_ACTIVE_W_PER_CORE,
-        flopsPerCore: DEFAULT_FLOPS_PER_CORE,
-      },
-      bandwidthSource: bandwidth === null ? 'default' : 'measured',
+    const base: MachineModel = {
+      bandwidthBytesPerSecond: bandwidth ?? 20e9,
+      activePowerW: DEFAULT_ACTIVE_W_PER_CORE,
+      activePowerWPerCore: DEFAULT_ACTIVE_W_PER_CORE,
+      flopsPerCore: DEFAULT_FLOPS_PER_CORE,
     };
+    const ratios = inputs
+      .filter((i) => i.measured && i.measured.decodeTokensPerSecond > 0)
+      .map((i) => i.measured!.decodeTokensPerSecond / predictCost({ ...i, measured: null }, base).decodeTokensPerSecond)
+      .filter((r) => Number.isFinite(r) && r > 0);
+    const factor = ratios.length > 0 ? Math.min(5, Math.max(0.02, median(ratios))) : null;
+    const machine =
+      factor === null
+        ? base
+        : { ...base, bandwidthBytesPerSecond: base.bandwidthBytesPerSecond * factor, flopsPerCore: (base.flopsPerCore ?? DEFAULT_FLOPS_PER_CORE) * factor };
+    return { machine, bandwidthSource: bandwidth === null && factor === null ? 'default' : 'measured', calibration: factor };
   }
 
   private async candidateInputs(models: ModelInfo[], settings: Settings): Promise<CandidateInput[]> {
