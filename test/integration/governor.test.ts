@@ -162,6 +162,18 @@ describe('governor on a generated ladder', () => {
       assert.equal(done.message.stats!.modelPath, decision.chosen!.modelPath);
       assert.equal(done.message.stats!.quantization, decision.chosen!.quantization);
       chosenPath = decision.chosen!.modelPath;
+      // The measured reply calibrates the roofline for the variants that have not replied yet: every
+      // unmeasured prediction moves by one common factor, the measured one's measured ÷ predicted.
+      const after = ok(await backend.request('governor.decide', {}));
+      const measured = after.candidates.find((c) => c.modelPath === chosenPath)!;
+      assert.equal(measured.predicted.source, 'measured');
+      const factors = after.candidates
+        .filter((c) => c.modelPath !== chosenPath)
+        .map((c) => c.predicted.decodeTokensPerSecond / decision.candidates.find((d) => d.modelPath === c.modelPath)!.predicted.decodeTokensPerSecond);
+      assert.equal(factors.length, 8);
+      for (const f of factors) assert.ok(Math.abs(f - factors[0]!) < 1e-9 * factors[0]!, `one common factor: ${factors.join(', ')}`);
+      const before = decision.candidates.find((d) => d.modelPath === chosenPath)!.predicted.decodeTokensPerSecond;
+      assert.ok(Math.abs(factors[0]! - measured.predicted.decodeTokensPerSecond / before) < 1e-6 * factors[0]!);
       assert.deepEqual(done.message.governor, { profile: 'saver', reason: decision.reason }, 'the reply records the profile and why');
       const stored = ok(await backend.request('conversations.get', { id: conversation.id })).messages[1]!;
       assert.deepEqual(stored.governor, done.message.governor);
