@@ -290,6 +290,12 @@ export const energyStatusSchema = z.object({
   battery: batteryStateSchema.nullable(),
   /** Minutes to empty at the current draw (null on AC or unknown). */
   timeToEmptyMinutes: z.number().nonnegative().nullable(),
+  /**
+   * The idle draw a reply's energy is measured above, W: the estimate's idle power, or the median of a
+   * whole-system sensor's recent idle readings; null for a package counter (shared by CPU time instead)
+   * or before there are idle readings. "Power now" minus this is what generating adds.
+   */
+  idleBaselinePowerW: z.number().nonnegative().nullable(),
   /** Current sampling interval, in ms. */
   sampleIntervalMs: z.number().int().positive(),
   /** The last ≈2 minutes of samples, oldest first (sparkline). */

@@ -133,16 +133,14 @@ export class Backend {
 
   /**
    * The power state the governor sees: the override if any, else the telemetry's battery (no battery =
-   * on AC) and the system's idle draw (median of the recent readings for a whole-system sensor, else the
-   * CPU model's idle power).
+   * on AC) and the system's idle draw (the sampler's idle baseline: a whole-system sensor's recent idle
+   * median, or the CPU model's idle power; that idle power when unknown).
    */
   powerState(): GovernorPowerInput {
     if (this.options.powerStateOverride) return { ...this.options.powerStateOverride, thermalThrottled: this.options.powerStateOverride.thermalThrottled ?? this.thermalThrottled };
     const status = this.options.sampler?.status() ?? null;
     const battery = status?.battery ?? null;
-    const active = status?.sources.find((s) => s.id === status.activeSourceId);
-    const recent = (status?.recent ?? []).map((r) => r.powerW).sort((a, b) => a - b);
-    const baseline = active?.scope === 'system' && recent.length > 0 ? (recent[Math.floor(recent.length / 2)] ?? null) : DEFAULT_IDLE_W;
+    const baseline = status?.idleBaselinePowerW ?? DEFAULT_IDLE_W;
     return {
       onAc: battery ? battery.onAc : true,
       batteryPercent: battery?.percent ?? null,

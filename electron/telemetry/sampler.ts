@@ -561,10 +561,20 @@ export class PowerSampler {
       measured: this.active.source.kind !== 'estimate',
       battery: this.battery ? { ...this.battery } : null,
       timeToEmptyMinutes: this.timeToEmptyMinutes,
+      idleBaselinePowerW: this.idleBaselinePowerW(),
       sampleIntervalMs: this.currentIntervalMs(),
       recent: this.recent.since(this.now() - this.recentWindowMs),
       reply: this.liveReply(),
     };
+  }
+
+  /** The idle draw replies are measured above now (see the contract's `idleBaselinePowerW`). */
+  private idleBaselinePowerW(): number | null {
+    if (this.active === this.estimateSlot) return this.estimateIdleW();
+    if (this.active.source.scope !== 'system') return null;
+    const now = this.now();
+    const idle = this.active.history.idlePowers(now - this.baselineWindowMs, now);
+    return idle.length >= 2 ? medianPowerW(idle) : null;
   }
 
   /**

@@ -68,6 +68,11 @@ describe('energy UI in the browser mode', () => {
     } else {
       assert.doesNotMatch(power, /estimated/);
     }
+    // The idle draw that replies are measured above is shown with the power now.
+    if (status.idleBaselinePowerW !== null) {
+      const split = await page.getByTestId('gauge-power-split').innerText();
+      assert.match(split, /W idle/);
+    }
     // The popover lists every source with its state.
     await source.click();
     const rows = page.getByTestId('power-source');

@@ -150,8 +150,14 @@ function Gauge({ testId, label, children, note, extra }: { testId: string; label
 function PowerGauge() {
   const samples = useAppState((s) => s.energy.samples);
   const generating = useAppState((s) => s.energy.reply !== null);
+  const idleW = useAppState((s) => s.energy.status?.idleBaselinePowerW ?? null);
   const newest = samples[samples.length - 1];
   const measured = newest?.measured ?? false;
+  // "Power now" is the whole reading; a reply's "W avg" counts only what it adds above idle. Say so.
+  const split =
+    newest && idleW !== null
+      ? `${approx(measured)}${formatPowerW(idleW)} idle${generating ? ` + ${formatPowerW(Math.max(0, newest.powerW - idleW))} for this reply` : ''}`
+      : null;
   return (
     <section
       className="gauge gauge--power"
@@ -175,6 +181,11 @@ function PowerGauge() {
           <span className="gauge__number gauge__number--empty">—</span>
         )}
       </div>
+      {split && (
+        <p className="gauge__note" data-testid="gauge-power-split" title="A reply's energy counts only the power above the idle draw measured just before it.">
+          {split}
+        </p>
+      )}
       <Sparkline samples={samples} measured={measured} />
     </section>
   );

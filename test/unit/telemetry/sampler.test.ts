@@ -614,3 +614,23 @@ describe('PowerSampler: OS power events', () => {
     });
   });
 });
+
+describe('PowerSampler: idle baseline in status()', () => {
+  test('the estimate: its idle power; a battery: the median of its idle readings', async () => {
+    await withSampler({ sources: [estimate(7, 2.5)], ...fast }, async (sampler) => {
+      assert.equal(sampler.status().idleBaselinePowerW, 2.5);
+    });
+    let w = 9;
+    const bat = battery(() => (w = w === 9 ? 11 : 9)); // alternates 11, 9, 11, ... → median 10
+    await withSampler({ sources: [bat, estimate()], activeIntervalMs: 10, idleIntervalMs: 10 }, async (sampler) => {
+      sampler.start();
+      for (let i = 0; i < 100 && bat.reads < 6; i++) await sleep(10);
+      const baseline = sampler.status().idleBaselinePowerW;
+      assert.ok(baseline !== null && baseline >= 9 && baseline <= 11, `median of idle readings: ${baseline}`);
+      assert.equal(sampler.status().activeSourceLabel, 'battery sensor');
+    });
+    await withSampler({ sources: [rapl(), estimate()], ...fast }, async (sampler) => {
+      assert.equal(sampler.status().idleBaselinePowerW, null, 'a package counter is shared by CPU time instead');
+    });
+  });
+});
