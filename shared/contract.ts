@@ -720,7 +720,10 @@ export const apiEventSchema = z.discriminatedUnion('type', [
     status: engineStatusSchema,
   }),
   z.object({
-    /** The governor's decision changed (power source, battery level, throttling, settings). */
+    /**
+     * The governor's decision changed (power source, battery level, throttling, settings). It is the
+     * decision for an unpinned chat (`pinnedModelPath` null): a pinned conversation keeps its model.
+     */
     type: z.literal('governor.decision'),
     decision: governorDecisionSchema,
   }),
