@@ -8,6 +8,7 @@ import { useAppState, useAppStore } from '../state/context';
 import { conversationEnergyJ } from '../state/store';
 import { IconCheck, IconClose, IconCopy, IconInfo } from './Icons';
 import { Sparkline } from './Sparkline';
+import { useDismiss } from '../hooks/useDismiss';
 
 /** The active source as the gauges show it: from the newest sample, else from `energy.status`. */
 function useActiveSource(): { label: string | null; measured: boolean } {
@@ -62,26 +63,18 @@ export function SourceInfo() {
   const titleId = useId();
 
   useEffect(() => {
-    if (!open) return;
-    void store.refreshEnergyStatus();
-    const onDown = (e: MouseEvent) => {
-      if (root.current && !root.current.contains(e.target as Node)) setOpen(false);
-    };
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') {
-        // Closes only this popover, not the energy overlay around it.
-        e.preventDefault();
-        setOpen(false);
-        button.current?.focus();
-      }
-    };
-    document.addEventListener('mousedown', onDown);
-    document.addEventListener('keydown', onKey);
-    return () => {
-      document.removeEventListener('mousedown', onDown);
-      document.removeEventListener('keydown', onKey);
-    };
+    if (open) void store.refreshEnergyStatus();
   }, [open, store]);
+  // Escape closes only this popover, not the energy overlay around it.
+  useDismiss(
+    open,
+    root,
+    (reason) => {
+      setOpen(false);
+      if (reason === 'escape') button.current?.focus();
+    },
+    { claimEscape: true },
+  );
 
   const label = active.label ?? (statusError ? 'unavailable' : '…');
   return (
@@ -304,22 +297,7 @@ export function EnergyPanel({ overlay, onClose }: { overlay: boolean; onClose: (
   const hasData = useAppState((s) => s.energy.samples.length > 0 || s.energy.status !== null);
   const panel = useRef<HTMLElement>(null);
 
-  useEffect(() => {
-    if (!overlay) return;
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape' && !e.defaultPrevented) onClose();
-    };
-    const onDown = (e: MouseEvent) => {
-      const target = e.target as HTMLElement;
-      if (panel.current && !panel.current.contains(target) && !target.closest('[data-testid="energy-toggle"]')) onClose();
-    };
-    document.addEventListener('keydown', onKey);
-    document.addEventListener('mousedown', onDown);
-    return () => {
-      document.removeEventListener('keydown', onKey);
-      document.removeEventListener('mousedown', onDown);
-    };
-  }, [overlay, onClose]);
+  useDismiss(overlay, panel, onClose, { ignore: (target) => target.closest('[data-testid="energy-toggle"]') !== null, respectClaimedEscape: true });
 
   return (
     <aside ref={panel} id="energy-panel" className={`energy-panel${overlay ? ' is-overlay' : ''}`} data-testid="energy-gauges" aria-label="Energy gauges">

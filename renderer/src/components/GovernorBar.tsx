@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useId, useRef, useState, type KeyboardEvent } from 'react';
 import type { GovernorDecision, ProfileId } from '@shared/contract';
 import { describeError } from '../api/errors';
 import { baseName, formatJPerToken, formatPowerW, formatRate } from '../lib/format';
@@ -7,6 +7,7 @@ import { useAppState, useAppStore } from '../state/context';
 import { onAcPower, pinnedModelPath, profileInEffect, sensorMeasured } from '../state/store';
 import { IconAlert, IconChevronRight, IconGauge, IconLeaf, IconPin, IconRocket, IconScale, IconSliders } from './Icons';
 import { QuantBadge } from './ModelPicker';
+import { useDismiss } from '../hooks/useDismiss';
 
 /** A profile's icon. */
 export function ProfileIcon({ profile, size = 14 }: { profile: ProfileId; size?: number }) {
@@ -129,24 +130,10 @@ export function GovernorDecisionLine() {
   const root = useRef<HTMLDivElement>(null);
   const popoverId = useId();
 
-  useEffect(() => {
-    if (!open) return;
-    const onDown = (e: MouseEvent) => {
-      if (root.current && !root.current.contains(e.target as Node)) setOpen(false);
-    };
-    const onKey = (e: globalThis.KeyboardEvent) => {
-      if (e.key === 'Escape') {
-        setOpen(false);
-        root.current?.querySelector<HTMLButtonElement>('.gov-line__trigger')?.focus();
-      }
-    };
-    document.addEventListener('mousedown', onDown);
-    document.addEventListener('keydown', onKey);
-    return () => {
-      document.removeEventListener('mousedown', onDown);
-      document.removeEventListener('keydown', onKey);
-    };
-  }, [open]);
+  useDismiss(open, root, (reason) => {
+    setOpen(false);
+    if (reason === 'escape') root.current?.querySelector<HTMLButtonElement>('.gov-line__trigger')?.focus();
+  });
 
   if (pinned) {
     const name = pinnedModel ? pinnedModel.name : baseName(pinned);

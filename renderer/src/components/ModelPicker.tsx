@@ -6,6 +6,7 @@ import { energyApprox, profileName, variantLabel } from '../lib/governor';
 import { useAppState, useAppStore } from '../state/context';
 import { pinnedModelPath, sensorMeasured } from '../state/store';
 import { IconCheck, IconChevronDown, IconEject, IconFolder, IconGauge, IconPin, IconRefresh } from './Icons';
+import { useDismiss } from '../hooks/useDismiss';
 
 export function QuantBadge({ quantization }: { quantization: string | null }) {
   if (!quantization) return null;
@@ -59,24 +60,10 @@ export function ModelPicker() {
   // Option 0 is Auto; option i + 1 is all[i].
   const optionCount = all.length + 1;
 
-  useEffect(() => {
-    if (!open) return;
-    const onDown = (e: MouseEvent) => {
-      if (root.current && !root.current.contains(e.target as Node)) setOpen(false);
-    };
-    const onKey = (e: globalThis.KeyboardEvent) => {
-      if (e.key === 'Escape') {
-        setOpen(false);
-        root.current?.querySelector<HTMLButtonElement>('.model-picker__trigger')?.focus();
-      }
-    };
-    document.addEventListener('mousedown', onDown);
-    document.addEventListener('keydown', onKey);
-    return () => {
-      document.removeEventListener('mousedown', onDown);
-      document.removeEventListener('keydown', onKey);
-    };
-  }, [open]);
+  useDismiss(open, root, (reason) => {
+    setOpen(false);
+    if (reason === 'escape') root.current?.querySelector<HTMLButtonElement>('.model-picker__trigger')?.focus();
+  });
 
   useEffect(() => {
     if (!open) return;
