@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { apiCall, launchBrowser, screenshot, startWebProcess, type WebProcess } from '../helpers/browser.js';
+import { apiCall, openApp, screenshot, startWebProcess, type WebProcess } from '../helpers/browser.js';
 import { testModel } from '../helpers/models.js';
 import { tempDir } from '../helpers/runtime.js';
 
@@ -29,9 +29,7 @@ describe('chat in the browser mode', () => {
     server = await startWebProcess({ dataDir, modelsDir });
     // One thread keeps replies quick on the 2-core CI machine; calibration has its own tests.
     await apiCall(server, 'settings.update', { threads: 1, maxReplyTokens: 200 });
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await page.goto(server.url);
+    ({ browser, page } = await openApp(server));
   });
   after(async () => {
     await browser?.close();

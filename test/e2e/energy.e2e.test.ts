@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { ConversationDetail, ConversationSummary, EnergyStatus } from '../../shared/contract.js';
-import { apiCall, launchBrowser, screenshot, startWebProcess, type WebProcess } from '../helpers/browser.js';
+import { apiCall, openApp, screenshot, startWebProcess, type WebProcess } from '../helpers/browser.js';
 import { testModel } from '../helpers/models.js';
 import { tempDir } from '../helpers/runtime.js';
 
@@ -41,9 +41,7 @@ describe('energy UI in the browser mode', () => {
     // One thread keeps the 2-core machine usable; the long reply is capped by Stop, not by tokens.
     await apiCall(server, 'settings.update', { threads: 1, maxReplyTokens: 20000, contextSize: 4096 });
     status = (await apiCall(server, 'energy.status', {})) as EnergyStatus;
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await page.goto(server.url);
+    ({ browser, page } = await openApp(server));
   });
   after(async () => {
     await browser?.close();

@@ -15,7 +15,7 @@ import { mkdirSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { ConversationDetail, GovernorDecision, Message, Settings } from '../../shared/contract.js';
-import { apiCall, launchBrowser, screenshot, startWebProcess, type WebProcess } from '../helpers/browser.js';
+import { apiCall, openApp, screenshot, startWebProcess, type WebProcess } from '../helpers/browser.js';
 import { tempDir } from '../helpers/runtime.js';
 import { generateLadder, ladderDir, RANDOM_FAMILY, type LadderModel } from '../fixtures/ladder/ladder.js';
 
@@ -45,9 +45,7 @@ describe('power governor UI in the browser mode', () => {
       maxReplyTokens: 16,
       governor: { ...settings.governor, acProfile: 'performance', minSwitchIntervalMinutes: 0 },
     });
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await page.goto(server.url);
+    ({ browser, page } = await openApp(server));
   });
   after(async () => {
     await browser?.close();

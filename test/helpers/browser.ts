@@ -22,6 +22,14 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+/** Launches Chromium and opens the app of `server` in a 1440×900 page (the size the screenshots use). */
+export async function openApp(server: { url: string }): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launchBrowser();
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await page.goto(server.url);
+  return { browser, page };
+}
+
 /** A browser-mode server running in a child process. */
 export interface WebProcess {
   url: string;
