@@ -51,7 +51,7 @@ describe('power command', () => {
   });
 
   test('RAPL in a fixture: two reads a gap apart give a W figure (0 W: the copy does not count)', () => {
-    const r = wattwise('power', '--json', '--sysfs-root', 'test/fixtures/sysfs/rapl', '--interval-ms', '100');
+    const r = wattwise('power', '--json', '--sysfs-root', sysfsFixture('rapl'), '--interval-ms', '100');
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout) as PowerReport;
     const rapl = report.sources.find((s) => s.id === 'rapl:intel-rapl:0');
