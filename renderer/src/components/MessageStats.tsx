@@ -57,16 +57,12 @@ export function MessageStats({ stats, governor }: { stats: ReplyStats; governor:
       <span className="msg-stats__model">{name}</span>
       <QuantBadge quantization={stats.quantization} />
       <ChoiceMark governor={governor} />
-      <span className="msg-stats__sep" aria-hidden="true" />
-      <span>
+      <span className="msg-stats__item">
         {formatInt(stats.promptTokens)} prompt · {formatInt(stats.completionTokens)} completion tokens
       </span>
-      <span className="msg-stats__sep" aria-hidden="true" />
-      <span>TTFT {formatMs(stats.ttftMs)}</span>
-      <span className="msg-stats__sep" aria-hidden="true" />
-      <span>{formatRate(stats.decodeTokensPerSecond)}</span>
-      <span className="msg-stats__sep" aria-hidden="true" />
-      <span>
+      <span className="msg-stats__item">TTFT {formatMs(stats.ttftMs)}</span>
+      <span className="msg-stats__item">{formatRate(stats.decodeTokensPerSecond)}</span>
+      <span className="msg-stats__item">
         {stats.threads} {stats.threads === 1 ? 'thread' : 'threads'}
       </span>
     </div>
