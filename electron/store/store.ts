@@ -137,7 +137,8 @@ interface SummaryRow {
   snippet: string | null;
 }
 
-interface MessageRow {
+/** A `messages` row as `messageColumns` selects it: its own columns plus the stats and energy columns. */
+interface MessageRow extends StatsParams, EnergyParams {
   id: string;
   conversation_id: string;
   role: Role;
@@ -145,30 +146,6 @@ interface MessageRow {
   status: MessageStatus;
   created_at: number;
   error: string | null;
-  stats_model_path: string | null;
-  stats_model_name: string | null;
-  stats_quantization: string | null;
-  prompt_tokens: number | null;
-  prefill_tokens: number | null;
-  completion_tokens: number | null;
-  ttft_ms: number | null;
-  prefill_tokens_per_second: number | null;
-  decode_tokens_per_second: number | null;
-  threads: number | null;
-  context_size: number | null;
-  started_at: number | null;
-  ended_at: number | null;
-  energy_j: number | null;
-  energy_j_per_token: number | null;
-  avg_power_w: number | null;
-  peak_power_w: number | null;
-  baseline_power_w: number | null;
-  energy_source_id: string | null;
-  energy_source_label: string | null;
-  energy_measured: number | null;
-  energy_method: string | null;
-  energy_fallback_reason: string | null;
-  energy_sample_count: number | null;
   governor_profile?: string | null;
   governor_reason?: string | null;
 }
