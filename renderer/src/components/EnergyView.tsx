@@ -17,8 +17,9 @@ import {
 } from '../lib/format';
 import { useAppState, useAppStore } from '../state/context';
 import { DailyChart, lastDays } from './DailyChart';
-import { IconArrowLeft, IconChart, IconChevronDown, IconDownload, IconMessage } from './Icons';
+import { IconChart, IconChevronDown, IconDownload, IconMessage } from './Icons';
 import { TraceChart } from './TraceChart';
+import { ViewHeader } from './ViewHeader';
 
 /** Days of history the Energy view shows (the daily chart's window). */
 const DAYS = 30;
@@ -377,13 +378,9 @@ export function EnergyView() {
 
   return (
     <main className="energy-view" data-testid="energy-view" aria-label="Energy">
-      <header className="chat__header energy-view__header">
-        <button type="button" className="icon-button energy-view__back" aria-label="Back to the chat" title="Back to the chat" onClick={() => store.setView('chat')}>
-          <IconArrowLeft size={16} />
-        </button>
-        <h1 className="chat__title">Energy</h1>
-        {summary && rows.length > 0 && <ExportControls selected={selected} />}
-      </header>
+      <ViewHeader title="Energy">
+          {summary && rows.length > 0 && <ExportControls selected={selected} />}
+      </ViewHeader>
       <div className="energy-view__scroll">
         <div className="energy-view__column">{body}</div>
       </div>

@@ -20,9 +20,10 @@ import { useAppState, useAppStore } from '../state/context';
 import { onAcPower, pinnedModelPath, profileInEffect, sensorMeasured } from '../state/store';
 import { GovernorChart } from './GovernorChart';
 import { ProfileIcon, ProfileSwitcher, violationText } from './GovernorBar';
-import { IconAlert, IconArrowLeft, IconCheck, IconGauge, IconPin } from './Icons';
+import { IconAlert, IconCheck, IconGauge, IconPin } from './Icons';
 import { QuantBadge } from './ModelPicker';
 import { FieldRow } from './SettingsDialog';
+import { ViewHeader } from './ViewHeader';
 
 /** "measured" (this machine's replies) or "predicted" (the roofline model) for a candidate's figures. */
 function SourceMark({ source }: { source: GovernorCandidate['predicted']['source'] }) {
@@ -622,13 +623,9 @@ export function GovernorView() {
 
   return (
     <main className="energy-view governor-view" data-testid="governor-view" aria-label="Power governor">
-      <header className="chat__header energy-view__header">
-        <button type="button" className="icon-button energy-view__back" aria-label="Back to the chat" title="Back to the chat" onClick={() => store.setView('chat')}>
-          <IconArrowLeft size={16} />
-        </button>
-        <h1 className="chat__title">Governor</h1>
-        <ProfileSwitcher />
-      </header>
+      <ViewHeader title="Governor">
+          <ProfileSwitcher />
+      </ViewHeader>
       <div className="energy-view__scroll">
         <div className="energy-view__column">
           {body}
