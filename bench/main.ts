@@ -8,6 +8,7 @@
 import { pathToFileURL } from 'node:url';
 import { benchSampler } from './sampler.js';
 import { benchGovernorDecide, benchThreads } from './governor.js';
+import { benchBitsPerByte, benchCalibrateLadder } from './calibration.js';
 
 /** What one bench reports. */
 export interface BenchResult {
@@ -42,6 +43,9 @@ export const benches: NamedBench[] = [
   { name: 'governor-decide-100', run: benchGovernorDecide },
   { name: 'threads-75mb', run: () => benchThreads('75mb') },
   { name: 'threads-270mb', run: () => benchThreads('270mb') },
+  { name: 'bpb-overhead-stories', run: () => benchBitsPerByte('stories') },
+  { name: 'bpb-overhead-llama2-32k', run: () => benchBitsPerByte('llama2-32k') },
+  { name: 'calibrate-ladder-quick', run: benchCalibrateLadder },
 ];
 
 /** A number with 3 significant digits, in exponent form when tiny. */

@@ -117,6 +117,8 @@ export const modelInfoSchema = z.object({
   family: z.string().nullable(),
   /** `general.size_label` (e.g. "1.5B", "8x7B") when present. */
   sizeLabel: z.string().nullable(),
+  /** `general.basename` (e.g. "Qwen2.5", "Meta-Llama-3.1") when present: matches published quality scores. */
+  basename: z.string().nullable(),
   /**
    * Bytes of KV cache one context token takes at llama.cpp's default F16 cache: 2 (K and V) × layers ×
    * KV heads × head size × 2 bytes; null when the header lacks the shape.
@@ -380,7 +382,7 @@ export const governorSettingsSchema = z.object({
     reservePercent: z.number().min(0).max(90),
     /** Minimum decode speed, tokens/s (≈ 5 is reading speed). */
     minDecodeTokensPerSecond: z.number().min(0).max(10000),
-    /** Minimum quality score 0..1 (1 = the family's largest variant at full precision). */
+    /** Minimum quality 0..1 on the absolute scale (shared/qualityScale.ts; ≈ 0.34 is a 1B model at Q4_K_M). */
     minQuality: z.number().min(0).max(1),
   }),
   /** Never switch models more often than this, minutes. */
@@ -413,9 +415,14 @@ export const governorCandidateSchema = z.object({
   sizeBytes: z.number().int().nonnegative(),
   settings: z.object({ threads: z.number().int().positive(), gpuLayers: z.number().int().nonnegative(), contextSize: z.number().int().positive() }),
   predicted: costPredictionSchema,
-  /** Quality score 0..1 and what it rests on. */
+  /** Quality 0..1 on the absolute scale (shared/qualityScale.ts), comparable across families. */
   quality: z.number().min(0).max(1),
+  /** Where `quality` comes from: measured on this machine (bits per byte), a published score, or the size/quantization prior. */
+  qualitySource: z.enum(['measured', 'published', 'prior']),
+  /** What `quality` rests on, in one line. */
   qualityBasis: z.string(),
+  /** Bits per byte measured by the calibration bench on this machine, if calibrated. */
+  bitsPerByte: z.number().positive().nullable(),
   fits: z.boolean(),
   memoryReason: z.string().nullable(),
   feasible: z.boolean(),
@@ -447,12 +454,126 @@ export const governorDecisionSchema = z.object({
   candidates: z.array(governorCandidateSchema),
   /** When the conversation has a pinned model, it answers instead (the UI says so). */
   pinnedModelPath: z.string().nullable(),
-  /** The machine model behind roofline predictions. */
-  machine: z.object({ bandwidthBytesPerSecond: z.number().positive(), bandwidthSource: z.enum(['measured', 'default']), activePowerWPerCore: z.number().nonnegative() }),
+  /**
+   * The machine model behind roofline predictions: memory bandwidth `measured` (memcpy), `inferred` from
+   * the measured speed of memory-bound variants (≥ 128 MiB), or the `default`.
+   */
+  machine: z.object({ bandwidthBytesPerSecond: z.number().positive(), bandwidthSource: z.enum(['measured', 'inferred', 'default']), activePowerWPerCore: z.number().nonnegative() }),
   decidedAt: epochMs,
 });
 /** The governor's decision. */
 export type GovernorDecision = z.infer<typeof governorDecisionSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Calibration bench (measured quality, speed, energy and memory per variant on this machine)
+// ---------------------------------------------------------------------------------------------
+
+/** The steps of calibrating one variant, in order. */
+export const calibrationPhaseSchema = z.enum(['load', 'threads', 'bits-per-byte', 'prefill', 'decode']);
+/** One step of calibrating a variant. */
+export type CalibrationPhase = z.infer<typeof calibrationPhaseSchema>;
+
+/**
+ * What the calibration bench measured for one model file on this machine (MELT-style: quality, speed,
+ * energy, memory). Stored per file (recognized after a rename or copy by its size and a hash of its first
+ * and last MiB) and per machine.
+ */
+export const calibrationResultSchema = z.object({
+  /** Where the file was when measured (the latest path it was seen at). */
+  modelPath: z.string(),
+  /** `<size>:<sha256 of the first and last MiB>`: the file's identity across renames and copies. */
+  fileKey: z.string(),
+  fileName: z.string(),
+  modelName: z.string(),
+  quantization: z.string().nullable(),
+  sizeBytes: z.number().int().nonnegative(),
+  parameterCount: z.number().nonnegative().nullable(),
+  /** Bits per byte on the app's held-out text (lower is better); null when it could not be measured. */
+  bitsPerByte: z.number().positive().nullable(),
+  /** Which held-out text (sha256 prefix): BPB on different texts do not compare. */
+  textId: z.string(),
+  /** Tokens and UTF-8 bytes of the text that were scored. */
+  scoredTokens: z.number().int().nonnegative(),
+  scoredBytes: z.number().int().nonnegative(),
+  /** Scoring speed (prefill with per-token probabilities), tokens/s. */
+  bitsPerByteTokensPerSecond: z.number().nonnegative(),
+  /** Model load wall time, ms. */
+  loadMs: z.number().nonnegative(),
+  /** Threads used (the calibrated best for this model, unless set in Settings). */
+  threads: z.number().int().positive(),
+  /** Prefill of a ≈512-token prompt: tokens and tokens/s. */
+  prefillTokens: z.number().int().nonnegative(),
+  prefillTokensPerSecond: z.number().nonnegative(),
+  /** Greedy decode over the sustained run: tokens and overall tokens/s. */
+  decodeTokens: z.number().int().nonnegative(),
+  decodeTokensPerSecond: z.number().nonnegative(),
+  /** Length of the sustained decode run, ms, and tokens/s in its first and last quarter (thermal slowdown). */
+  sustainedDurationMs: z.number().nonnegative(),
+  sustainedFirstQuarterTokensPerSecond: z.number().nonnegative(),
+  sustainedLastQuarterTokensPerSecond: z.number().nonnegative(),
+  /** 1 − last quarter ÷ first quarter: 0 = no slowdown, 0.2 = 20% slower at the end (negative: faster). */
+  sustainedSlowdown: z.number(),
+  /** Energy above idle per decoded token over the decode run, J/token; null without telemetry. */
+  energyJPerToken: z.number().nonnegative().nullable(),
+  /** Average power above idle over the decode run, W; null without telemetry. */
+  avgPowerW: z.number().nonnegative().nullable(),
+  /** The telemetry source in effect ("battery sensor", "RAPL package", "estimated"...); null without telemetry. */
+  energySource: z.string().nullable(),
+  /** False when the energy is an estimate; null without telemetry. */
+  energyMeasured: z.boolean().nullable(),
+  /** Peak resident memory of the process during the run, and before the model was loaded, bytes. */
+  peakRssBytes: z.number().int().nonnegative(),
+  baselineRssBytes: z.number().int().nonnegative(),
+  /** A quick run (short decode, for tests and a first look) rather than a full one. */
+  quick: z.boolean(),
+  measuredAt: epochMs,
+});
+/** What the calibration bench measured for one model file. */
+export type CalibrationResult = z.infer<typeof calibrationResultSchema>;
+
+/** One variant in a calibration run. */
+export const calibrationVariantSchema = z.object({
+  modelPath: z.string(),
+  name: z.string(),
+  quantization: z.string().nullable(),
+  state: z.enum(['pending', 'running', 'done', 'failed', 'cancelled']),
+  /** The step running now (state `running`). */
+  phase: calibrationPhaseSchema.nullable(),
+  /** Progress of this variant, 0..1. */
+  fraction: z.number().min(0).max(1),
+  /** Estimated duration before starting, ms. */
+  estimatedMs: z.number().nonnegative(),
+  /** Why it failed (state `failed`). */
+  error: z.string().nullable(),
+});
+
+/** A calibration run: its variants, progress, and how it ended. */
+export const calibrationStatusSchema = z.object({
+  runId: id,
+  state: z.enum(['running', 'done', 'cancelled', 'failed']),
+  quick: z.boolean(),
+  variants: z.array(calibrationVariantSchema),
+  /** Progress over all variants, 0..1 (weighted by their estimated durations). */
+  fraction: z.number().min(0).max(1),
+  /** Estimated total before starting, ms. */
+  estimatedMs: z.number().nonnegative(),
+  startedAt: epochMs,
+  /** When it ended (null while running). */
+  endedAt: epochMs.nullable(),
+  /** Why it is waiting, e.g. "waiting for the reply to finish"; null when not waiting. */
+  waiting: z.string().nullable(),
+});
+/** A calibration run. */
+export type CalibrationStatus = z.infer<typeof calibrationStatusSchema>;
+
+/** The estimate shown before a run starts. */
+export const calibrationEstimateSchema = z.object({
+  variants: z.array(z.object({ modelPath: z.string(), name: z.string(), quantization: z.string().nullable(), estimatedMs: z.number().nonnegative() })),
+  totalMs: z.number().nonnegative(),
+  quick: z.boolean(),
+});
+/** The estimate shown before a run starts. */
+export type CalibrationEstimate = z.infer<typeof calibrationEstimateSchema>;
 
 /** One message of a conversation. */
 export const messageSchema = z.object({
@@ -526,6 +647,11 @@ export const settingsSchema = z.object({
   lastModelPath: z.string().nullable(),
   /** The power governor's profiles and limits. */
   governor: governorSettingsSchema,
+  /** The calibration bench. */
+  calibration: z.object({
+    /** Calibrate uncalibrated models by itself when on AC and idle for a while. Defaults to false. */
+    autoWhenIdleOnAc: z.boolean(),
+  }),
 });
 /** User settings. */
 export type Settings = z.infer<typeof settingsSchema>;
@@ -662,6 +788,29 @@ export const apiContract = {
     output: governorDecisionSchema,
   },
   'threads.calibrations': { input: empty, output: z.array(threadCalibrationSchema) },
+  /** Calibration results of the installed models on this machine, and the run in progress (if any). */
+  'calibration.list': {
+    input: empty,
+    output: z.object({ results: z.array(calibrationResultSchema), run: calibrationStatusSchema.nullable() }),
+  },
+  /** How long calibrating would take (all usable installed models, or `modelPaths`). */
+  'calibration.estimate': {
+    input: z.object({ modelPaths: z.array(modelPath).max(200).optional(), quick: z.boolean().optional() }).strict(),
+    output: calibrationEstimateSchema,
+  },
+  /**
+   * Starts calibrating (all usable installed models, or `modelPaths`) in the background; progress comes
+   * as `calibration.progress` events. `BUSY` when a run is already going. It waits while a reply is
+   * being written, and a reply that starts during a run pauses it (the variant is measured again after).
+   */
+  'calibration.start': {
+    input: z.object({ modelPaths: z.array(modelPath).min(1).max(200).optional(), quick: z.boolean().optional() }).strict(),
+    output: calibrationStatusSchema,
+  },
+  /** Cancels the run in progress (results already measured are kept). */
+  'calibration.cancel': { input: empty, output: z.object({ cancelled: z.boolean() }) },
+  /** The calibration results as CSV (MELT-style table: one row per model file). */
+  'calibration.exportCsv': { input: empty, output: z.object({ fileName: z.string(), csv: z.string() }) },
   /** Power sources, battery, the recent power trace and the reply in progress (live gauges). */
   'energy.status': { input: empty, output: energyStatusSchema },
   /** Energy view: per-conversation totals (newest first) and per-day energy by model for the last `days`. */
@@ -726,6 +875,11 @@ export const apiEventSchema = z.discriminatedUnion('type', [
      */
     type: z.literal('governor.decision'),
     decision: governorDecisionSchema,
+  }),
+  z.object({
+    /** A calibration run progressed, finished, failed or was cancelled. */
+    type: z.literal('calibration.progress'),
+    status: calibrationStatusSchema,
   }),
   z.object({
     type: z.literal('power.sample'),

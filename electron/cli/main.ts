@@ -20,6 +20,7 @@ import { defaultDataDir } from '../core/paths.js';
 import { listModels, readModelInfo } from '../models/catalog.js';
 import type { ChatEngine } from '../engine/types.js';
 import { startWebMode } from '../server/webMode.js';
+import { calibrateUsage } from './calibrate.js';
 
 /** Help text. */
 export const usage = `Usage: npm run -s wattwise -- <command> [options]
@@ -39,6 +40,7 @@ Commands:
            Starts the browser mode on 127.0.0.1 and prints the URL (with its access token).
   power    [--json] [--sysfs-root DIR] [--watch] [--interval-ms N]
            Lists the power sensors (battery, RAPL, GPU, estimate): state, fix, watts now, and the battery.
+  ${calibrateUsage}
 
 Governor target flags:
   --profile performance|balanced|saver   (default: the profile set in the app for AC / battery)
@@ -72,6 +74,15 @@ async function main(argv: string[]): Promise<number> {
       return governorCommand(rest);
     case 'power':
       return (await import('./power.js')).powerCommand(rest);
+    case 'calibrate': {
+      const { calibrateCommand, CalibrateUsageError } = await import('./calibrate.js');
+      try {
+        return await calibrateCommand(rest);
+      } catch (error) {
+        if (error instanceof CalibrateUsageError) throw new UsageError(error.message);
+        throw error;
+      }
+    }
     case undefined:
     case 'help':
     case '--help':

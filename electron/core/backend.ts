@@ -19,6 +19,7 @@ import {
   type ApiOutput,
   type ApiResult,
   type ChatStarted,
+  modelInfoSchema,
   type GovernorSettings,
   type ProfileId,
   type Message,
@@ -26,13 +27,16 @@ import {
   type Settings,
 } from '../../shared/contract.js';
 import { EngineError, type ChatEngine, type ChatTurn } from '../engine/types.js';
-import { listModels, readModelInfo } from '../models/catalog.js';
+import { CATALOG_READER_VERSION, listModels, readModelInfo } from '../models/catalog.js';
+import type { FactCache } from '../models/fileIdentity.js';
 import type { Store } from '../store/store.js';
 import { StoreError } from '../store/storeError.js';
 import { resolveModelsDir } from './paths.js';
 import { physicalCoreCount } from './system.js';
 import { defaultGovernorSettings } from './governorSettings.js';
 import { GovernorService, type GovernorPowerInput } from './governorService.js';
+import { CalibrationBusyError, CalibrationInputError, CalibrationService, CalibrationUnsupportedError } from './calibrationService.js';
+import { CalibrationTable } from '../store/calibrationTable.js';
 import type { PowerSampler, ReplyMeter } from '../telemetry/sampler.js';
 import { DEFAULT_IDLE_W } from '../telemetry/sources/estimate.js';
 
@@ -46,6 +50,7 @@ export const defaultSettings: Settings = {
   defaultSystemPrompt: 'You are Wattwise, a helpful and concise assistant running offline on this computer.',
   lastModelPath: null,
   governor: defaultGovernorSettings,
+  calibration: { autoWhenIdleOnAc: false },
 };
 
 /** How often a streaming reply's partial text is written to SQLite (ms), so a crash loses at most this much. */
@@ -99,6 +104,7 @@ export class Backend {
   private readonly inFlight = new Map<string, InFlight>();
   private readonly unsubscribeEngine: () => void;
   private readonly unsubscribeSampler: () => void;
+  private readonly stopAutoCalibration: () => void;
   private disposed = false;
   private thermalThrottled = false;
   private lastOnAc: boolean | null = null;
@@ -107,16 +113,38 @@ export class Backend {
   private readonly pendingWrites = new Set<Promise<void>>();
   /** The governor (decisions, hysteresis, throttling). */
   readonly governor: GovernorService;
+  /** The calibration bench (measured quality, speed, energy and memory per model file). */
+  readonly calibration: CalibrationService;
 
   constructor(private readonly options: BackendOptions) {
+    this.modelInfoCache = options.store.modelFacts.cache('model-info', CATALOG_READER_VERSION, modelInfoSchema);
     this.governor = new GovernorService({
       store: options.store,
       engine: options.engine,
       modelsDir: () => this.modelsDir(),
+      modelInfoCache: () => this.modelInfoCache,
       settings: () => this.effectiveSettings(),
       powerState: () => this.powerState(),
       physicalCores: physicalCoreCount,
       measureBandwidth: options.measureBandwidth,
+    });
+    this.calibration = new CalibrationService({
+      store: options.store,
+      engine: options.engine,
+      sampler: options.sampler ?? null,
+      models: async () => {
+        const { decision, models } = await this.governor.decide();
+        return { models, candidates: decision.candidates };
+      },
+      threads: () => this.effectiveSettings().threads,
+      replyInFlight: () => this.inFlight.size > 0,
+      repliesIdle: () => this.idle(),
+      emit: (status) => this.emit({ type: 'calibration.progress', status }),
+      onResults: () => void this.announceDecision(),
+    });
+    this.stopAutoCalibration = this.calibration.startAuto({
+      enabled: () => this.settings().calibration.autoWhenIdleOnAc,
+      onAc: () => this.powerState().onAc,
     });
     this.unsubscribeEngine = options.engine.onStatus((status) => {
       this.emit({ type: 'engine.status', status });
@@ -254,6 +282,8 @@ export class Backend {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    this.stopAutoCalibration();
+    await this.calibration.dispose();
     for (const f of this.inFlight.values()) f.controller.abort();
     await this.idle();
     this.unsubscribeEngine();
@@ -265,6 +295,9 @@ export class Backend {
     this.options.store.close();
     this.listeners.clear();
   }
+
+  /** The store's persistent cache of model headers (see `listModels`). */
+  readonly modelInfoCache: FactCache<ModelInfo>;
 
   /** The models folder in effect now. */
   modelsDir(): string {
@@ -298,7 +331,7 @@ export class Backend {
       platform: process.platform,
       physicalCores: await physicalCoreCount(),
     }),
-    'models.list': () => listModels(this.modelsDir()),
+    'models.list': () => listModels(this.modelsDir(), { cache: this.modelInfoCache }),
     'engine.status': () => this.options.engine.status(),
     'engine.load': async ({ modelPath }) => {
       await this.checkModel(modelPath);
@@ -355,9 +388,11 @@ export class Backend {
     'chat.send': async ({ conversationId, content, modelPath }) => {
       const conversation = this.requireConversation(conversationId);
       this.assertNotBusy();
-      const model = await this.chooseModel(conversationId, modelPath ?? null, conversation.pinnedModelPath);
-      const user = this.options.store.addMessage({ conversationId, role: 'user', content, status: 'complete' });
-      return this.startReply(conversationId, model, user.id);
+      return this.holdingCalibration(async (release) => {
+        const model = await this.chooseModel(conversationId, modelPath ?? null, conversation.pinnedModelPath);
+        const user = this.options.store.addMessage({ conversationId, role: 'user', content, status: 'complete' });
+        return this.startReply(conversationId, model, user.id, release);
+      });
     },
     'chat.regenerate': async ({ conversationId, modelPath }) => {
       const detail = this.requireConversationDetail(conversationId);
@@ -366,9 +401,11 @@ export class Backend {
       if (!last || (last.role === 'assistant' && !detail.messages.some((m) => m.role === 'user'))) {
         throw new ApiFailure({ code: 'BAD_INPUT', message: 'There is no reply to regenerate in this conversation' });
       }
-      const model = await this.chooseModel(conversationId, modelPath ?? null, detail.conversation.pinnedModelPath);
-      if (last.role === 'assistant') this.options.store.deleteMessagesAfter(last.id, { inclusive: true });
-      return this.startReply(conversationId, model, null);
+      return this.holdingCalibration(async (release) => {
+        const model = await this.chooseModel(conversationId, modelPath ?? null, detail.conversation.pinnedModelPath);
+        if (last.role === 'assistant') this.options.store.deleteMessagesAfter(last.id, { inclusive: true });
+        return this.startReply(conversationId, model, null, release);
+      });
     },
     'chat.edit': async ({ messageId, content, modelPath }) => {
       const message = this.options.store.getMessage(messageId);
@@ -376,10 +413,12 @@ export class Backend {
       if (message.role !== 'user') throw new ApiFailure({ code: 'BAD_INPUT', message: 'Only your own messages can be edited' });
       const conversation = this.requireConversation(message.conversationId);
       this.assertNotBusy();
-      const model = await this.chooseModel(message.conversationId, modelPath ?? null, conversation.pinnedModelPath);
-      this.options.store.updateUserMessage(messageId, content);
-      this.options.store.deleteMessagesAfter(messageId, { inclusive: false });
-      return this.startReply(message.conversationId, model, messageId);
+      return this.holdingCalibration(async (release) => {
+        const model = await this.chooseModel(message.conversationId, modelPath ?? null, conversation.pinnedModelPath);
+        this.options.store.updateUserMessage(messageId, content);
+        this.options.store.deleteMessagesAfter(messageId, { inclusive: false });
+        return this.startReply(message.conversationId, model, messageId, release);
+      });
     },
     'chat.abort': async ({ requestId }) => {
       const f = this.inFlight.get(requestId);
@@ -398,6 +437,14 @@ export class Backend {
       return updated;
     },
     'threads.calibrations': () => this.options.store.listThreadCalibrations(),
+    'calibration.list': async () => ({ results: await this.calibration.results(), run: this.calibration.status() }),
+    'calibration.estimate': ({ modelPaths, quick }) => this.calibration.estimate({ modelPaths, quick }),
+    'calibration.start': ({ modelPaths, quick }) => this.calibration.start({ modelPaths, quick }),
+    'calibration.cancel': () => ({ cancelled: this.calibration.cancel() }),
+    'calibration.exportCsv': async () => ({
+      fileName: `wattwise-calibration-${new Date().toISOString().slice(0, 10)}.csv`,
+      csv: CalibrationTable.toCsv(await this.calibration.results()),
+    }),
     'governor.decide': async ({ conversationId, profile }) => {
       const pinned = conversationId ? this.requireConversation(conversationId).pinnedModelPath : null;
       return (await this.governor.decide({ profile, pinnedModelPath: pinned })).decision;
@@ -485,8 +532,23 @@ export class Backend {
   /** The governor's profile and reason for the next reply of a conversation, set by chooseModel. */
   private readonly pendingGovernor = new Map<string, { profile: ProfileId; reason: string }>();
 
+  /**
+   * Runs `start` (which starts a reply) with the calibration bench held off: a variant being measured is
+   * cancelled and measured again once the reply ends. `start` passes `release` on to the reply, which
+   * calls it when done; if `start` throws, the hold ends at once.
+   */
+  private async holdingCalibration(start: (release: () => void) => Promise<ChatStarted>): Promise<ChatStarted> {
+    const release = this.calibration.hold();
+    try {
+      return await start(release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
   /** Stores an empty streaming assistant message and starts generating into it in the background. */
-  private startReply(conversationId: string, model: ModelInfo, userMessageId: string | null): ChatStarted {
+  private startReply(conversationId: string, model: ModelInfo, userMessageId: string | null, onDone: () => void = () => undefined): ChatStarted {
     const store = this.options.store;
     const detail = this.requireConversationDetail(conversationId);
     const history: ChatTurn[] = detail.messages
@@ -507,6 +569,7 @@ export class Backend {
     this.inFlight.set(requestId, entry);
     entry.done = this.generate(entry, model, detail.conversation.systemPrompt, history).finally(() => {
       this.inFlight.delete(requestId);
+      onDone();
     });
     this.emit({ type: 'conversations.changed', conversationId });
     return { requestId, conversationId, userMessageId, assistantMessageId: assistant.id };
@@ -623,6 +686,9 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof EngineError) return { code: error.code, message: error.message };
   if (error instanceof StoreError) return { code: error.code, message: error.message };
   if (error instanceof z.ZodError) return { code: 'BAD_INPUT', message: z.prettifyError(error) };
+  if (error instanceof CalibrationBusyError) return { code: 'BUSY', message: error.message };
+  if (error instanceof CalibrationInputError) return { code: error.code, message: error.message };
+  if (error instanceof CalibrationUnsupportedError) return { code: 'INTERNAL', message: error.message };
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'INTERNAL', message };
 }

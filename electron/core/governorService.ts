@@ -27,6 +27,9 @@ import { listModels } from '../models/catalog.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_ACTIVE_W_PER_CORE } from '../telemetry/sources/estimate.js';
 import { memoryBandwidth } from './machineFacts.js';
+import { fileFingerprint, type FactCache } from '../models/fileIdentity.js';
+import { heldOutText } from './resources.js';
+import type { CalibrationResult } from '../../shared/contract.js';
 
 /**
  * Sustained FLOP/s of one CPU core on llama.cpp's decode kernels: 20 GFLOP/s. AVX2 peaks at 2 FMA units ×
@@ -41,6 +44,31 @@ export const DEFAULT_FLOPS_PER_CORE = 20e9;
  * the KV read grows with the conversation, so the middle is a fair average). Capped at the context size.
  */
 export const typicalKvFillTokens = 512;
+
+/**
+ * Replies of a model after which their medians replace the calibration bench's speed and energy: 3.
+ * The bench is one controlled run; a few real replies (the user's prompts, context lengths and threads)
+ * describe what the user gets better, but one or two short replies are noisier than the bench.
+ */
+export const MIN_REPLIES_OVER_CALIBRATION = 3;
+
+/**
+ * Smallest model whose measured speed may say what the memory bandwidth is: 128 MiB. Below it a model can
+ * sit in a CPU's last-level cache (up to 96 MB on current desktop parts) and per-token overhead (≈0.1–
+ * 0.3 ms of graph setup in llama.cpp) is a large share of its time, so its speed says little about DRAM:
+ * on this project's 2-core VM a 1 MB model decoding at 4,000 tok/s implied 2.4 GB/s against a measured
+ * 20 GB/s. At 128 MiB, 20–50 GB/s streams it in 2.7–6.7 ms, where that overhead is ≤ 10%.
+ */
+export const MIN_BANDWIDTH_INFERENCE_BYTES = 128 * 1024 * 1024;
+
+/** The held-out text's id, or null when the resource is missing (then no BPB counts as current). */
+function currentTextId(): string | null {
+  try {
+    return heldOutText().id;
+  } catch {
+    return null;
+  }
+}
 
 /** Replies kept per (model, threads) to detect a sustained slowdown (thermal throttling). */
 const throttleWindow = 5;
@@ -63,6 +91,8 @@ export interface GovernorServiceOptions {
   engine: ChatEngine;
   /** The models folder in effect. */
   modelsDir: () => string;
+  /** The persistent cache of model headers (the store's), if any. */
+  modelInfoCache?: () => FactCache<ModelInfo> | null;
   /** Settings with per-process overrides applied. */
   settings: () => Settings;
   /** The power state now. */
@@ -101,10 +131,10 @@ export class GovernorService {
     const settings = this.options.settings();
     const power = this.powerState();
     const profile = input.profile ?? (power.onAc ? settings.governor.acProfile : settings.governor.batteryProfile);
-    const models = (await listModels(this.options.modelsDir())).filter((m) => m.usable);
-    const inputs = await this.candidateInputs(models, settings);
-    const { machine, bandwidthSource } = this.machineModel(inputs);
-    const candidates = buildCandidates(inputs, machine);
+    const models = (await listModels(this.options.modelsDir(), { cache: this.options.modelInfoCache?.() ?? null })).filter((m) => m.usable);
+    const { inputs, calibrations } = await this.candidateInputs(models, settings);
+    const { machine, small, bandwidthSource } = this.machineModel(inputs);
+    const candidates = buildCandidates(inputs, (input) => (input.sizeBytes < MIN_BANDWIDTH_INFERENCE_BYTES ? small : machine));
     const { target, label } = targetFor(profile, settings.governor, power, this.now());
     const usage = this.options.store.recentUsage({ sinceMs: 7 * 24 * 3_600_000, now: this.now() });
     const raw = decide({
@@ -116,6 +146,7 @@ export class GovernorService {
     });
     return {
       decision: toDecisionDto(raw, {
+        calibrations,
         profile,
         power,
         pinnedModelPath: input.pinnedModelPath ?? null,
@@ -197,13 +228,18 @@ export class GovernorService {
 
   /**
    * The roofline's machine: memory bandwidth measured once (memcpy) and stored, per-core power from the
-   * telemetry's CPU model, {@link DEFAULT_FLOPS_PER_CORE}; then calibrated to this machine's own replies:
-   * when some variants have measured decode speeds, both roofs (bandwidth and FLOP/s) are scaled by the
-   * median of measured ÷ predicted over them, so unmeasured variants are predicted on the same footing as
-   * the measured ones (otherwise an optimistic roofline makes Saver chase whichever variant has not
-   * replied yet). The factor is clamped to [0.02, 5].
+   * telemetry's CPU model, {@link DEFAULT_FLOPS_PER_CORE}; then calibrated to this machine's own
+   * measurements (replies or the calibration bench), each roof by the variants it bounds:
+   * - the bandwidth by the median measured ÷ predicted speed of the memory-bound variants of at least
+   *   {@link MIN_BANDWIDTH_INFERENCE_BYTES} (reported as `inferred`);
+   * - the FLOP/s by that ratio over the compute-bound ones of that size;
+   * - models under that size (cache-resident, overhead-bound: their speed says nothing about DRAM) are
+   *   calibrated among themselves only: the median ratio of the measured small ones scales both roofs
+   *   for the small ones (`small`), never the machine's bandwidth. So one measured small model moves
+   *   every small prediction by one common factor (otherwise Saver chases whichever has not replied yet).
+   * Each factor is clamped to [0.02, 5].
    */
-  private machineModel(inputs: CandidateInput[]): { machine: MachineModel; bandwidthSource: 'measured' | 'default'; calibration: number | null } {
+  private machineModel(inputs: CandidateInput[]): { machine: MachineModel; small: MachineModel; bandwidthSource: 'measured' | 'inferred' | 'default' } {
     let bandwidth: number | null = null;
     try {
       bandwidth = memoryBandwidth(this.options.store, this.options.measureBandwidth).bytesPerSecond;
@@ -216,40 +252,63 @@ export class GovernorService {
       activePowerWPerCore: DEFAULT_ACTIVE_W_PER_CORE,
       flopsPerCore: DEFAULT_FLOPS_PER_CORE,
     };
-    const ratios = inputs
-      .filter((i) => i.measured && i.measured.decodeTokensPerSecond > 0)
-      .map((i) => i.measured!.decodeTokensPerSecond / predictCost({ ...i, measured: null }, base).decodeTokensPerSecond)
-      .filter((r) => Number.isFinite(r) && r > 0);
-    const factor = ratios.length > 0 ? Math.min(5, Math.max(0.02, median(ratios))) : null;
-    const machine =
-      factor === null
-        ? base
-        : { ...base, bandwidthBytesPerSecond: base.bandwidthBytesPerSecond * factor, flopsPerCore: (base.flopsPerCore ?? DEFAULT_FLOPS_PER_CORE) * factor };
-    return { machine, bandwidthSource: bandwidth === null && factor === null ? 'default' : 'measured', calibration: factor };
+    const memoryRatios: number[] = [];
+    const computeRatios: number[] = [];
+    const smallRatios: number[] = [];
+    for (const i of inputs) {
+      if (!i.measured || !(i.measured.decodeTokensPerSecond > 0)) continue;
+      const unmeasured = { ...i, measured: null };
+      const predicted = predictCost(unmeasured, base).decodeTokensPerSecond;
+      const ratio = i.measured.decodeTokensPerSecond / predicted;
+      if (!Number.isFinite(ratio) || ratio <= 0) continue;
+      if (i.sizeBytes < MIN_BANDWIDTH_INFERENCE_BYTES) {
+        smallRatios.push(ratio);
+        continue;
+      }
+      const memoryRoof = predictCost(unmeasured, { ...base, flopsPerCore: undefined }).decodeTokensPerSecond;
+      if (memoryRoof <= predicted * (1 + 1e-9)) memoryRatios.push(ratio);
+      else computeRatios.push(ratio);
+    }
+    const clamp = (x: number) => Math.min(5, Math.max(0.02, x));
+    const bandwidthFactor = memoryRatios.length > 0 ? clamp(median(memoryRatios)) : null;
+    const flopsFactor = computeRatios.length > 0 ? clamp(median(computeRatios)) : null;
+    const machine: MachineModel = {
+      ...base,
+      bandwidthBytesPerSecond: base.bandwidthBytesPerSecond * (bandwidthFactor ?? 1),
+      flopsPerCore: (base.flopsPerCore ?? DEFAULT_FLOPS_PER_CORE) * (flopsFactor ?? 1),
+    };
+    const smallFactor = smallRatios.length > 0 ? clamp(median(smallRatios)) : null;
+    const small: MachineModel =
+      smallFactor === null
+        ? machine
+        : { ...base, bandwidthBytesPerSecond: base.bandwidthBytesPerSecond * smallFactor, flopsPerCore: (base.flopsPerCore ?? DEFAULT_FLOPS_PER_CORE) * smallFactor };
+    const bandwidthSource = bandwidthFactor !== null ? 'inferred' : bandwidth !== null ? 'measured' : 'default';
+    return { machine, small, bandwidthSource };
   }
 
-  private async candidateInputs(models: ModelInfo[], settings: Settings): Promise<CandidateInput[]> {
+  /**
+   * What the governor knows about each model: header facts, memory fit, run settings, and measurements
+   * of this file on this machine, best first:
+   * - speed and energy from the replies (medians) when there are at least {@link MIN_REPLIES_OVER_CALIBRATION},
+   *   else from the calibration bench's run, else from the replies there are (else the roofline);
+   * - quality from the calibration's bits per byte when it was measured on the text the app ships now.
+   * Calibrations are found by file identity (a renamed or copied file keeps its results).
+   */
+  private async candidateInputs(models: ModelInfo[], settings: Settings): Promise<{ inputs: CandidateInput[]; calibrations: Map<string, CalibrationResult> }> {
     const perf = new Map(this.options.store.modelPerformance().map((p) => [p.modelPath, p]));
     const cores = await this.options.physicalCores();
+    const textId = currentTextId();
+    const calibrations = new Map<string, CalibrationResult>();
     const out: CandidateInput[] = [];
     for (const m of models) {
       const fit = await this.fit(m, settings.contextSize);
-      const calibration = this.options.store.getThreadCalibration(m.path, m.sizeBytes);
+      const threadCalibration = this.options.store.getThreadCalibration(m.path, m.sizeBytes);
       const p = perf.get(m.path);
-      const threads = settings.threads ?? calibration?.bestThreads ?? p?.threads ?? cores;
-      out.push({
-        modelPath: m.path,
-        fileName: m.fileName,
-        name: m.name,
-        family: m.family ?? m.name.toLowerCase(),
-        architecture: m.architecture,
-        parameterCount: m.parameterCount,
-        sizeBytes: m.sizeBytes,
-        quantization: m.quantization,
-        fits: fit.fits,
-        memoryReason: fit.reason,
-        settings: { threads, gpuLayers: fit.gpuLayers, contextSize: Math.min(settings.contextSize, m.trainContextSize ?? settings.contextSize) },
-        measured: p
+      const calib = await this.calibrationOf(m.path);
+      if (calib) calibrations.set(m.path, calib);
+      const threads = settings.threads ?? threadCalibration?.bestThreads ?? calib?.threads ?? p?.threads ?? cores;
+      const fromReplies =
+        p && (p.replies >= MIN_REPLIES_OVER_CALIBRATION || !calib)
           ? {
               decodeTokensPerSecond: p.medianDecodeTokensPerSecond,
               prefillTokensPerSecond: p.medianPrefillTokensPerSecond ?? 0,
@@ -257,11 +316,47 @@ export class GovernorService {
               energyJPerToken: p.medianEnergyJPerToken,
               replies: p.replies,
             }
-          : null,
+          : null;
+      const fromCalibration =
+        !fromReplies && calib && calib.decodeTokensPerSecond > 0
+          ? {
+              decodeTokensPerSecond: calib.decodeTokensPerSecond,
+              prefillTokensPerSecond: calib.prefillTokensPerSecond,
+              powerW: calib.avgPowerW,
+              energyJPerToken: calib.energyJPerToken,
+              replies: 0,
+              calibrated: true,
+            }
+          : null;
+      out.push({
+        modelPath: m.path,
+        fileName: m.fileName,
+        name: m.name,
+        family: m.family ?? m.name.toLowerCase(),
+        basename: m.basename,
+        sizeLabel: m.sizeLabel,
+        architecture: m.architecture,
+        parameterCount: m.parameterCount,
+        sizeBytes: m.sizeBytes,
+        quantization: m.quantization,
+        fits: fit.fits,
+        memoryReason: fit.reason,
+        settings: { threads, gpuLayers: fit.gpuLayers, contextSize: Math.min(settings.contextSize, m.trainContextSize ?? settings.contextSize) },
+        measured: fromReplies ?? fromCalibration,
         kvCacheBytesPerToken: (m.kvCacheBytesPerToken ?? 0) * Math.min(typicalKvFillTokens, settings.contextSize),
+        measuredQuality: calib && calib.bitsPerByte !== null && calib.textId === textId ? { bitsPerByte: calib.bitsPerByte } : null,
       });
     }
-    return out;
+    return { inputs: out, calibrations };
+  }
+
+  /** The calibration bench's result for the file at `path` (by its identity); null when none or unreadable. */
+  private async calibrationOf(path: string): Promise<CalibrationResult | null> {
+    try {
+      return this.options.store.calibrations.get(await fileFingerprint(path));
+    } catch {
+      return null;
+    }
   }
 
   /** The engine's memory estimate, cached for 30 s per file, size and context size. */
@@ -308,7 +403,7 @@ export function targetFor(profile: ProfileId, settings: GovernorSettings, power:
   };
 }
 
-function toCandidateDto(c: Candidate, r: Decision['ranked'][number]): GovernorCandidate {
+function toCandidateDto(c: Candidate, r: Decision['ranked'][number], calibration: CalibrationResult | undefined): GovernorCandidate {
   return {
     modelPath: c.modelPath,
     name: c.name,
@@ -326,7 +421,9 @@ function toCandidateDto(c: Candidate, r: Decision['ranked'][number]): GovernorCa
       source: c.cost.source,
     },
     quality: Math.min(1, Math.max(0, c.quality)),
+    qualitySource: c.qualitySource,
     qualityBasis: c.qualityBasis,
+    bitsPerByte: c.measuredQuality?.bitsPerByte ?? calibration?.bitsPerByte ?? null,
     fits: c.fits,
     memoryReason: c.memoryReason,
     feasible: r.feasible,
@@ -341,6 +438,8 @@ function toCandidateDto(c: Candidate, r: Decision['ranked'][number]): GovernorCa
 export function toDecisionDto(
   d: Decision,
   extra: {
+    /** Calibration results by model path (for the candidates' measured bits per byte). */
+    calibrations?: Map<string, CalibrationResult>;
     profile: ProfileId;
     power: PowerState;
     pinnedModelPath: string | null;
@@ -348,7 +447,7 @@ export function toDecisionDto(
     decidedAt: number;
   },
 ): GovernorDecision {
-  const candidates = d.ranked.map((r) => toCandidateDto(r.candidate, r));
+  const candidates = d.ranked.map((r) => toCandidateDto(r.candidate, r, extra.calibrations?.get(r.candidate.modelPath)));
   // The chosen row carries the decision's prediction (derated when throttled).
   const chosen = candidates.find((c) => c.chosen) ?? null;
   if (chosen && d.predicted) {

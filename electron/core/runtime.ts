@@ -10,7 +10,11 @@ import { Backend, type BackendOptions } from './backend.js';
 import { databasePath } from './paths.js';
 import { Store } from '../store/store.js';
 import type { ChatEngine } from '../engine/types.js';
-import { LlamaEngine, type EngineLogLevel } from '../engine/llamaEngine.js';
+import { LlamaEngine, MEMORY_ESTIMATE_VERSION, type EngineLogLevel } from '../engine/llamaEngine.js';
+import { z } from 'zod';
+
+/** The shape of a stored memory estimate (bytes, layers). */
+const memoryEstimateSchema = z.object({ ram: z.number().nonnegative(), vram: z.number().nonnegative(), gpuLayers: z.number().int().nonnegative() });
 import { discoverPowerSources, type DiscoverOptions } from '../telemetry/discover.js';
 import { readBatteryState } from '../telemetry/battery.js';
 import { PowerSampler, type PowerSamplerOptions } from '../telemetry/sampler.js';
@@ -86,7 +90,12 @@ export async function openRuntime(options: RuntimeOptions): Promise<Backend> {
   try {
     engine = options.engineFactory
       ? await options.engineFactory(store)
-      : await LlamaEngine.create({ calibrationStore: store, gpu: options.gpu ?? 'auto', logLevel: options.logLevel });
+      : await LlamaEngine.create({
+          calibrationStore: store,
+          gpu: options.gpu ?? 'auto',
+          logLevel: options.logLevel,
+          estimateCache: (contextSize) => store.modelFacts.cache(`memory-estimate:${contextSize}`, MEMORY_ESTIMATE_VERSION, memoryEstimateSchema),
+        });
   } catch (error) {
     store.close();
     throw error;

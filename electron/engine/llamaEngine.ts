@@ -32,6 +32,7 @@ import {
 import si from 'systeminformation';
 import type { EngineStatus, ModelInfo, ReplyStats, ThreadCalibration } from '../../shared/contract.js';
 import { formatGiB, readModelInfo } from '../models/catalog.js';
+import { statKey, type FactCache } from '../models/fileIdentity.js';
 import {
   chooseBestThreads,
   decodeSpeed,
@@ -47,9 +48,12 @@ import {
   type ChatTurn,
   type GenerateRequest,
   type GenerateResult,
+  type BenchmarkMeasurement,
+  type BenchmarkRequest,
   type MemoryFit,
   type StopReason,
 } from './types.js';
+import { BenchmarkAbortedError, measureBitsPerByte, measureDecode, measurePrefill, scoringTokens, trackPeakRss } from './modelBench.js';
 import { EngineStatusTracker } from './engineStatus.js';
 
 /** llama.cpp log levels, most to least severe after `disabled` (node-llama-cpp's `LlamaLogLevel` values). */
@@ -89,7 +93,23 @@ export interface LlamaEngineOptions {
   memoryLimitBytes?: number;
   /** Sampling settings for every reply. */
   sampling?: SamplingOptions;
+  /**
+   * A persistent cache of CPU-only memory estimates per context size (the store's `model_facts`), so a
+   * governor decision after a restart does not estimate every model again. Not used with a GPU (the
+   * layers offloaded depend on free VRAM).
+   */
+  estimateCache?: (contextSize: number) => FactCache<MemoryEstimate>;
 }
+
+/** node-llama-cpp's memory estimate of a model + one context, bytes, and the layers it would offload. */
+export interface MemoryEstimate {
+  ram: number;
+  vram: number;
+  gpuLayers: number;
+}
+
+/** Version of {@link LlamaEngine}'s memory estimate: persistent caches are valid only for the same one (bump with node-llama-cpp). */
+export const MEMORY_ESTIMATE_VERSION = 'node-llama-cpp-3.22-v1';
 
 /** Context size used by `load()` when none is given (the settings default, `settingsSchema` in shared/contract.ts). */
 export const DEFAULT_CONTEXT_SIZE = 2048;
@@ -102,6 +122,9 @@ const CALIBRATION_TIMED_TOKENS = 24;
 const CALIBRATION_TRIAL_MAX_MS = 10_000;
 /** Context size of calibration contexts, in tokens (prompt + 28 tokens fit; llama.cpp pads to 256). */
 const CALIBRATION_CONTEXT_SIZE = 256;
+
+/** How long a memory estimate stays valid with a GPU (free VRAM changes), ms. */
+const GPU_ESTIMATE_TTL_MS = 30_000;
 
 /** Tokens kept free for the chat template around the last user message when it is trimmed to fit. */
 const TEMPLATE_OVERHEAD_TOKENS = 64;
@@ -289,6 +312,7 @@ export class LlamaEngine implements ChatEngine {
   private readonly pending = new Set<PendingGeneration>();
   private disposed = false;
   private physicalCoresValue: number | null = null;
+  private readonly estimateCache = new Map<string, { version: string; at: number; estimate: { ram: number; vram: number; gpuLayers: number } }>();
 
   private constructor(
     private readonly llama: Llama,
@@ -437,6 +461,101 @@ export class LlamaEngine implements ChatEngine {
     });
   }
 
+  /**
+   * {@inheritDoc ChatEngine.benchmark}
+   *
+   * In the queue: unloads the current model and loads `modelPath` (timed: file checks, memory estimate and
+   * llama.cpp's load), resolves the thread count (the calibrated best, measuring it if needed), creates a
+   * context of `contextSize` (≤ the training context), then measures bits per byte on `text`, prefill of
+   * `prefillTokens` tokens of it, and a sustained greedy decode (see modelBench.ts). The model stays
+   * loaded afterwards. Status: `loading` → `calibrating` → `ready`. Peak RSS is sampled every 100 ms from
+   * before the load.
+   */
+  benchmark(request: BenchmarkRequest): Promise<BenchmarkMeasurement> {
+    const path = resolve(request.modelPath);
+    const { signal } = request;
+    return this.enqueue(async () => {
+      this.ensureNotDisposed('MODEL_LOAD_FAILED');
+      if (signal.aborted) throw new BenchmarkAbortedError();
+      const rss = trackPeakRss();
+      let context: LlamaContext | null = null;
+      try {
+        request.onProgress('load', 0);
+        await this.freeCurrent();
+        const loadStart = performance.now();
+        const loaded = await this.ensureModel(path, request.contextSize);
+        const loadMs = performance.now() - loadStart;
+        request.onProgress('load', 1);
+        if (signal.aborted) throw new BenchmarkAbortedError();
+
+        request.onProgress('threads', 0);
+        const threads = await this.resolveThreads(loaded, request.threads);
+        request.onProgress('threads', 1);
+        if (signal.aborted) throw new BenchmarkAbortedError();
+        this.setStatus({ state: 'calibrating', modelPath: path, loadProgress: null, threads, error: null });
+
+        context = await loaded.model.createContext({
+          contextSize: this.effectiveContextSize(loaded.info, request.contextSize),
+          threads,
+          sequences: 1,
+          failedCreationRemedy: false,
+        });
+        const sequence = context.getSequence();
+
+        request.onProgress('bits-per-byte', 0);
+        const bpb = await measureBitsPerByte(loaded.model, sequence, request.text, signal, (f) => request.onProgress('bits-per-byte', f));
+        rss.sample();
+
+        request.onProgress('prefill', 0);
+        const { tokens: textTokens } = scoringTokens(loaded.model, request.text);
+        const want = Math.max(1, Math.min(request.prefillTokens, context.contextSize - 8));
+        const promptTokens: Token[] = [];
+        while (promptTokens.length < want && textTokens.length > 0) promptTokens.push(...textTokens.slice(0, want - promptTokens.length));
+        const prefill = await measurePrefill(sequence, promptTokens, signal);
+        request.onProgress('prefill', 1);
+        rss.sample();
+
+        request.onProgress('decode', 0);
+        const decodePrompt = textTokens.slice(0, Math.min(32, Math.max(1, Math.floor(context.contextSize / 8))));
+        const decode = await measureDecode(sequence, decodePrompt, {
+          durationMs: request.decodeDurationMs,
+          minTokens: request.decodeMinTokens,
+          signal,
+          onFraction: (f) => request.onProgress('decode', f),
+        });
+        return {
+          modelPath: path,
+          loadMs,
+          threads,
+          bitsPerByte: bpb.bitsPerByte,
+          scoredTokens: bpb.scoredTokens,
+          scoredBytes: bpb.scoredBytes,
+          bitsPerByteTokensPerSecond: bpb.tokensPerSecond,
+          prefillTokens: prefill.tokens,
+          prefillTokensPerSecond: prefill.tokensPerSecond,
+          decodeTokens: decode.tokens,
+          decodeTokensPerSecond: decode.tokensPerSecond,
+          decodeTokensTotal: decode.totalTokens,
+          decodeStartedAt: decode.startedAt,
+          decodeEndedAt: decode.endedAt,
+          sustainedDurationMs: decode.durationMs,
+          sustainedFirstQuarterTokensPerSecond: decode.firstQuarterTokensPerSecond,
+          sustainedLastQuarterTokensPerSecond: decode.lastQuarterTokensPerSecond,
+          peakRssBytes: rss.stop(),
+          baselineRssBytes: rss.baselineBytes,
+        };
+      } catch (err) {
+        if (err instanceof BenchmarkAbortedError || err instanceof EngineError) throw err;
+        if (signal.aborted) throw new BenchmarkAbortedError();
+        throw new EngineError('GENERATION_FAILED', `calibration of ${path.replace(/^.*[\\/]/, '')} failed: ${reason(err)}`, { cause: err });
+      } finally {
+        rss.stop();
+        if (context) await context.dispose().catch(() => undefined);
+        if (this.current?.path === path) this.setReady();
+      }
+    });
+  }
+
   /** {@inheritDoc ChatEngine.unload} */
   unload(): Promise<void> {
     for (const p of this.pending) p.controller.abort(new Error('model unloaded'));
@@ -557,8 +676,30 @@ export class LlamaEngine implements ChatEngine {
     return { fits: true, reason: null, ...result };
   }
 
-  /** node-llama-cpp's estimate of RAM and VRAM for the model + one context of `contextSize`, in bytes. */
+  /**
+   * node-llama-cpp's estimate of RAM and VRAM for the model + one context of `contextSize`, in bytes.
+   * Cached per file version ({@link statKey}) and context size: on CPU for as long as the file is unchanged,
+   * in memory and in `options.estimateCache` (the estimate depends only on the file), for
+   * {@link GPU_ESTIMATE_TTL_MS} with a GPU (the layers offloaded depend on free VRAM). An
+   * estimate takes node-llama-cpp 0.3–1 s per multi-GB model, which a governor decision over a library
+   * cannot pay every time.
+   */
   private async estimateMemory(path: string, contextSize: number): Promise<{ ram: number; vram: number; gpuLayers: number }> {
+    const key = `${path}\u0000${contextSize}`;
+    const version = statKey(await stat(path));
+    const cpuOnly = this.llama.gpu === false;
+    const cached = this.estimateCache.get(key);
+    if (cached && cached.version === version && (cpuOnly || performance.now() - cached.at < GPU_ESTIMATE_TTL_MS)) return cached.estimate;
+    const persistent = cpuOnly ? (this.options.estimateCache?.(contextSize) ?? null) : null;
+    const stored = persistent?.get(path, version) ?? null;
+    const estimate = stored ?? (await this.estimateMemoryUncached(path, contextSize));
+    if (!stored) persistent?.set(path, version, estimate);
+    if (this.estimateCache.size >= 2000) this.estimateCache.clear();
+    this.estimateCache.set(key, { version, at: performance.now(), estimate });
+    return estimate;
+  }
+
+  private async estimateMemoryUncached(path: string, contextSize: number): Promise<{ ram: number; vram: number; gpuLayers: number }> {
     const fileInfo = await readGgufFileInfo(path, { sourceType: 'filesystem', logWarnings: false });
     const insights = await GgufInsights.from(fileInfo, this.llama);
     let gpuLayers = 0;

@@ -3,7 +3,7 @@
  * Implemented by `LlamaEngine` (node-llama-cpp, ./llamaEngine.ts) and, in tests, by scripted engines.
  * No Electron imports here or in any implementation.
  */
-import type { EngineStatus, ErrorCode, ReplyStats, ThreadCalibration } from '../../shared/contract.js';
+import type { CalibrationPhase, EngineStatus, ErrorCode, ReplyStats, ThreadCalibration } from '../../shared/contract.js';
 
 /** One turn of the history sent to the model. */
 export interface ChatTurn {
@@ -61,6 +61,52 @@ export interface MemoryFit {
   gpuLayers: number;
 }
 
+/** What the calibration bench asks of the engine for one model file (see `LlamaEngine.benchmark`). */
+export interface BenchmarkRequest {
+  /** Absolute path of the GGUF. */
+  modelPath: string;
+  /** Text to measure bits per byte on (the app's held-out text). */
+  text: string;
+  /** Context size for scoring windows and decoding, tokens (capped at the model's training context). */
+  contextSize: number;
+  /** CPU threads; null = the calibrated best for this model (measured now if never measured). */
+  threads: number | null;
+  /** Prompt tokens for the prefill measurement (≈512; fewer when the context is smaller). */
+  prefillTokens: number;
+  /** Sustained decode: run at least this long (ms) and at least this many tokens. */
+  decodeDurationMs: number;
+  decodeMinTokens: number;
+  /** Cancels the run: the promise rejects with `BenchmarkAbortedError` (modelBench.ts). */
+  signal: AbortSignal;
+  /** Called as the run advances: the phase and its progress 0..1. The `decode` phase starts at fraction 0 just before decoding. */
+  onProgress: (phase: CalibrationPhase, fraction: number) => void;
+}
+
+/** What the engine measured for one model file. Durations in ms, speeds in tokens/s, memory in bytes. */
+export interface BenchmarkMeasurement {
+  modelPath: string;
+  loadMs: number;
+  threads: number;
+  bitsPerByte: number | null;
+  scoredTokens: number;
+  scoredBytes: number;
+  bitsPerByteTokensPerSecond: number;
+  prefillTokens: number;
+  prefillTokensPerSecond: number;
+  decodeTokens: number;
+  decodeTokensPerSecond: number;
+  /** Every token decoded in the decode phase, warm-up included (the energy's denominator). */
+  decodeTokensTotal: number;
+  /** The decode run's window, ms since the epoch (the energy meter integrates over it). */
+  decodeStartedAt: number;
+  decodeEndedAt: number;
+  sustainedDurationMs: number;
+  sustainedFirstQuarterTokensPerSecond: number;
+  sustainedLastQuarterTokensPerSecond: number;
+  peakRssBytes: number;
+  baselineRssBytes: number;
+}
+
 /** An inference engine: one model loaded at a time; loads and swaps are serialized. */
 export interface ChatEngine {
   /** Current status (also pushed to `onStatus` listeners on every change). */
@@ -81,6 +127,12 @@ export interface ChatEngine {
   unload(): Promise<void>;
   /** Generates one reply; rejects with {@link EngineError} on failure (never for an abort). */
   generate(request: GenerateRequest): Promise<GenerateResult>;
+  /**
+   * Calibration bench (optional: engines without one cannot calibrate): loads the model afresh, then
+   * measures bits per byte, prefill and sustained decode, queued like a reply (never beside one).
+   * Rejects with `BenchmarkAbortedError` when cancelled, {@link EngineError} for a file that cannot load.
+   */
+  benchmark?(request: BenchmarkRequest): Promise<BenchmarkMeasurement>;
   /** Unloads everything; the engine cannot be used afterwards. */
   dispose(): Promise<void>;
 }

@@ -15,7 +15,7 @@
  * Measurements of the file on this machine replace the roofline as soon as there are any.
  */
 import type { Candidate, CandidateInput, CostPrediction, MachineModel, PowerState } from './types.js';
-import { qualityOf } from './quality.js';
+import { qualitiesOf } from './quality.js';
 
 /**
  * Effective memory bandwidth when none was measured: 20 GB/s. Conservative on purpose: dual-channel
@@ -67,7 +67,8 @@ function nonNegative(x: number | null | undefined, fallback: number): number {
 /**
  * Predicted cost of one variant.
  *
- * 1. `measured` when `input.measured` has at least one reply and a positive decode speed: that speed;
+ * 1. `measured` when `input.measured` has at least one reply (or comes from the calibration bench) and a
+ *    positive decode speed: that speed;
  *    its prefill speed (else decode × prefill speedup); energy per token = the measured J/token when
  *    known, else measured power ÷ decode speed, else the roofline power model (`machine.activePowerW`)
  *    ÷ the measured speed; `powerW` = the measured power, else J/token × tokens/s.
@@ -87,7 +88,7 @@ export function predictCost(input: CandidateInput, machine: MachineModel): CostP
   const activePowerW = nonNegative(machine.activePowerW, DEFAULT_ACTIVE_POWER_W);
   const speedup = positive(machine.prefillSpeedup, DEFAULT_PREFILL_SPEEDUP);
   const m = input.measured;
-  if (m != null && m.replies >= 1 && Number.isFinite(m.decodeTokensPerSecond) && m.decodeTokensPerSecond > 0) {
+  if (m != null && (m.replies >= 1 || m.calibrated === true) && Number.isFinite(m.decodeTokensPerSecond) && m.decodeTokensPerSecond > 0) {
     const decode = m.decodeTokensPerSecond;
     const prefill = positive(m.prefillTokensPerSecond, decode * speedup);
     const measuredPowerW = typeof m.powerW === 'number' && Number.isFinite(m.powerW) && m.powerW >= 0 ? m.powerW : null;
@@ -133,19 +134,17 @@ export function predictCost(input: CandidateInput, machine: MachineModel): CostP
 }
 
 /**
- * Candidates with their cost ({@link predictCost}) and quality prior ({@link qualityOf}, relative to the
- * other inputs of the same `family`), in input order. O(n): peers are grouped once.
+ * Candidates with their cost ({@link predictCost}) and quality on the absolute scale ({@link qualitiesOf}:
+ * measured bits per byte, else a published score, else the size/quantization prior), in input order. O(n).
+ * @param machine the machine model, or a function giving each input its own (e.g. small models calibrated
+ *   apart from large ones).
  */
-export function buildCandidates(inputs: CandidateInput[], machine: MachineModel): Candidate[] {
-  const byFamily = new Map<string, CandidateInput[]>();
-  for (const input of inputs) {
-    const list = byFamily.get(input.family);
-    if (list) list.push(input);
-    else byFamily.set(input.family, [input]);
-  }
-  return inputs.map((input) => {
-    const { quality, basis } = qualityOf(input, byFamily.get(input.family) ?? []);
-    return { ...input, cost: predictCost(input, machine), quality, qualityBasis: basis };
+export function buildCandidates(inputs: CandidateInput[], machine: MachineModel | ((input: CandidateInput) => MachineModel)): Candidate[] {
+  const qualities = qualitiesOf(inputs);
+  const machineOf = typeof machine === 'function' ? machine : () => machine;
+  return inputs.map((input, i) => {
+    const q = qualities[i]!;
+    return { ...input, cost: predictCost(input, machineOf(input)), quality: q.quality, qualitySource: q.source, qualityBasis: q.basis };
   });
 }
 

@@ -394,12 +394,15 @@ function fmtSpeed(x: number): string {
   return x >= 10 ? x.toFixed(0) : Number(x.toFixed(1)).toString();
 }
 
+/** A quality with 2 decimals, or 2 significant digits below 0.01 (tiny models: "5.8e-8", never "0"). */
 function fmtQuality(x: number): string {
+  if (x > 0 && x < 0.01) return Number(x.toPrecision(2)).toString();
   return Number(x.toFixed(2)).toString();
 }
 
 /** Two qualities with the fewest decimals (2 to 4) that still tell them apart ("0.999 vs 1", not "1 vs 1"). */
 function fmtQualityPair(a: number, b: number): [string, string] {
+  if ((a > 0 && a < 0.01) || (b > 0 && b < 0.01)) return [fmtQuality(a), fmtQuality(b)];
   for (let digits = 2; digits < 4; digits++) {
     const fa = Number(a.toFixed(digits)).toString();
     const fb = Number(b.toFixed(digits)).toString();

@@ -9,6 +9,7 @@
  */
 export * from './types.js';
 export * from './quality.js';
+export * from './publishedScores.js';
 export * from './costModel.js';
 export * from './profiles.js';
 export * from './hysteresis.js';

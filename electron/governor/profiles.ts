@@ -8,10 +8,13 @@
  *   once and fall back to the least-energy variant — the opposite of "performance").
  * - **Balanced**: the best quality within a moderate watt cap above idle: {@link BALANCED_AC_WATT_CAP_W}
  *   on AC, {@link BALANCED_BATTERY_WATT_CAP_W} on battery.
- * - **Saver**: the least J/token that still meets the speed floor and {@link SAVER_MIN_QUALITY}.
+ * - **Saver**: the least J/token that still meets the speed floor and {@link SAVER_MIN_QUALITY} (at least
+ *   as good as a 1B model at Q4_K_M).
  * - **Custom** (built by the caller): the user's own watt cap, battery target, speed and quality floors;
  *   the best quality that satisfies them.
  */
+import { SAVER_QUALITY_FLOOR } from '../../shared/qualityScale.js';
+import { referenceModelQuality } from './quality.js';
 import type { GovernorTarget, PowerState, ProfileId } from './types.js';
 
 /** Silent reading speed of English non-fiction, words/minute (Brysbaert 2019, J. Memory and Language 109, 104047: meta-analysis of 190 studies, 238 wpm). */
@@ -50,11 +53,11 @@ export const BALANCED_AC_WATT_CAP_W = 15;
 export const BALANCED_BATTERY_WATT_CAP_W = 8;
 
 /**
- * Saver's quality floor, 0.7 (quality scale of `quality.ts`): excludes 2-bit quantizations of a family's
- * biggest model (Q2_K ≈ 0.64, IQ2_M ≈ 0.72 is just above) and keeps Q3_K_S (≈ 0.79) and up; admits a
- * 0.5B sibling of a 7B–14B family at Q4_K_M (≈ 0.75 and 0.72).
+ * Saver's quality floor on the absolute scale of `quality.ts`: the prior quality of the reference model
+ * in {@link SAVER_QUALITY_FLOOR} ("at least as good as a 1B model at Q4_K_M", ≈ 0.34; the words and
+ * their reasons are in shared/qualityScale.ts, where the UI reads them).
  */
-export const SAVER_MIN_QUALITY = 0.7;
+export const SAVER_MIN_QUALITY = referenceModelQuality(SAVER_QUALITY_FLOOR.parameterCount, SAVER_QUALITY_FLOOR.quantization);
 
 /**
  * A built-in profile as a target (see the file comment for the rules and numbers): no battery deadline,

@@ -1,36 +1,44 @@
 /**
- * The quality prior: how good one variant is expected to be relative to its family's best, from its size
- * and its quantization, before any evaluation on this machine. 0..1, 1 = the family's largest variant at
- * full precision (F16/BF16/F32).
+ * The quality of each variant on ONE absolute scale, comparable across model families (the scale itself:
+ * shared/qualityScale.ts). 0..1, the geometric-mean probability of the right token relative to a model of
+ * unlimited size trained the same way: quality = exp(−loss above that model, nats/token).
  *
- * One unit for both effects: the loss in cross-entropy, nats per token. Perplexity is exp(mean
- * negative log-likelihood), so a variant whose loss is Δ nats/token above the reference assigns the
- * correct token a geometric-mean probability exp(−Δ) times the reference's. The score is that ratio:
+ * Three sources, best first (each candidate says which: {@link QualitySource}):
+ * 1. `measured`: bits per byte (BPB) on the held-out text bundled with the app, measured on this machine
+ *    by the calibration bench. BPB divides by text bytes, so it compares models with different tokenizers.
+ *    A difference in BPB is a difference in loss: Δnats/token = ΔBPB × ln 2 × 4 bytes/token
+ *    (`SCALE_BYTES_PER_TOKEN`). The text's own entropy is unknown, so measured scores are placed
+ *    relative to the best measured variant (the lowest BPB), which keeps its published or prior score:
+ *    quality_i = exp(−(loss_best + (BPB_i − BPB_best) × ln 2 × 4)). See {@link measuredQualities}.
+ * 2. `published`: a sourced benchmark score (MMLU, electron/governor/publishedScores.ts) matched from the
+ *    GGUF metadata; the score is turned into the parameter count a typical model of the table needs for
+ *    it (a least-squares fit over the table), and that count into loss with the size term below.
+ * 3. `prior`: from the parameter count and the quantization only:
  *
- *     quality = exp(−(Δ_size + Δ_quant))
+ *        loss = A·N^−α + Δ_quant
  *
- * - Δ_size = A·(N^−α − N_max^−α): the parameter term of the Chinchilla loss fit L(N, D) = E + A/N^α + B/D^β
- *   with A = 406.4, α = 0.34 (Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models",
- *   arXiv:2203.15556, Approach 3). It is monotone in log N (A·exp(−α·ln N)) and flattens for big models:
- *   e.g. 0.5B vs 7B ≈ 0.27 nats (×0.77), 1.5B vs 7B ≈ 0.13 nats (×0.88), 3B vs 7B ≈ 0.06 nats (×0.94).
- * - Δ_quant = ln(PPL_quant ÷ PPL_F16) from llama.cpp's perplexity table for Llama-3-8B vs FP16 on
- *   wikitext-2 (llama.cpp `tools/perplexity/README.md`, "LLaMA 3 8b Scoreboard", FP16 PPL 6.233160;
- *   Q8_0 ΔPPL +0.003, Q6_K +0.022, Q5_K_M +0.057, Q4_K_M +0.175, IQ4_XS +0.228, Q4_0 +0.469,
- *   Q3_K_M +0.657, Q2_K +3.52). Other names use their own row of the same table when it has one, else
- *   are interpolated by bits per weight (see {@link quantDeltaPpl}).
+ *    - A·N^−α: the parameter term of the Chinchilla loss fit, absolute (no per-family normalization), with
+ *      A = 406.4, α = 0.34 (Hoffmann et al. 2022, arXiv:2203.15556, Approach 3): 135M → 0.50,
+ *      1B → 0.70, 3B → 0.78, 8B → 0.84 at full precision. Monotone in N within and across families.
+ *    - Δ_quant = ln(PPL_quant ÷ PPL_F16) from llama.cpp's perplexity table for Llama-3-8B vs FP16 on
+ *      wikitext-2 (llama.cpp `tools/perplexity/README.md`, "LLaMA 3 8b Scoreboard", FP16 PPL 6.233160;
+ *      Q8_0 ΔPPL +0.003, Q6_K +0.022, Q5_K_M +0.057, Q4_K_M +0.175, IQ4_XS +0.228, Q4_0 +0.469,
+ *      Q3_K_M +0.657, Q2_K +3.52). Other names use their own row of the same table when it has one, else
+ *      are interpolated by bits per weight (see {@link quantDeltaPpl}). The published source adds the same
+ *      penalty (benchmarks are published for the unquantized model).
  *
  * Caveats, on purpose conservative: better-trained models lose more at the same quantization (Q4_K_M mean
  * KLD 0.031 on Llama-3-8B vs 0.013 on Llama-2-7B, llama.cpp PR #6936), and Llama-3-8B is a modern,
  * heavily trained model, so its losses are a fair prior for current families. The quantization penalty is
- * taken as independent of size. Scores compare variants of ONE family; across families they are not
- * comparable (each family's best is 1).
+ * taken as independent of size. The Chinchilla fit describes compute-optimal training; today's small
+ * models are trained far longer and beat it, which is what the published scores correct where they can.
  */
+import { CHINCHILLA_A, CHINCHILLA_ALPHA, SCALE_BYTES_PER_TOKEN, qualityFromLossNats, sizeLossNats } from '../../shared/qualityScale.js';
+import { formatParameterCount } from '../../shared/format.js';
+import { matchPublishedScore, publishedEffectiveParameterCount } from './publishedScores.js';
 import type { CandidateInput } from './types.js';
 
-/** Chinchilla loss fit, parameter term coefficient A (nats/token). Hoffmann et al. 2022, Approach 3. */
-export const CHINCHILLA_A = 406.4;
-/** Chinchilla loss fit, parameter exponent α. Hoffmann et al. 2022, Approach 3. */
-export const CHINCHILLA_ALPHA = 0.34;
+export { CHINCHILLA_A, CHINCHILLA_ALPHA };
 
 /** Perplexity of Llama-3-8B at FP16 on wikitext-2 in llama.cpp (perplexity README scoreboard, rev f364eb6f). */
 export const LLAMA3_8B_F16_PPL = 6.23316;
@@ -205,15 +213,23 @@ export function quantPenaltyNats(deltaPpl: number): number {
   return Math.log((LLAMA3_8B_F16_PPL + deltaPpl) / LLAMA3_8B_F16_PPL);
 }
 
-/**
- * Loss of a smaller sibling in nats/token: A·(N^−α − N_max^−α) with the Chinchilla fit (≥ 0; 0 when
- * either count is unknown, not positive, or N ≥ N_max).
- */
-export function sizePenaltyNats(parameterCount: number | null, largestParameterCount: number | null): number {
-  if (parameterCount == null || largestParameterCount == null) return 0;
-  if (!(parameterCount > 0) || !(largestParameterCount > 0) || parameterCount >= largestParameterCount) return 0;
-  return CHINCHILLA_A * (parameterCount ** -CHINCHILLA_ALPHA - largestParameterCount ** -CHINCHILLA_ALPHA);
+/** Where a variant's quality comes from, best first: measured here, published, or the size/quantization prior. */
+export type QualitySource = 'measured' | 'published' | 'prior';
+
+/** One variant's quality on the absolute scale. */
+export interface QualityEstimate {
+  /** 0..1 (see the file comment). */
+  quality: number;
+  source: QualitySource;
+  /** One line on what the score rests on, shown to the user. */
+  basis: string;
+  /** Loss above a model of unlimited size, nats/token (quality = exp(−lossNats)). */
+  lossNats: number;
 }
+
+/** What the quality functions read of a variant (a subset of {@link CandidateInput}). */
+export type QualityInput = Pick<CandidateInput, 'parameterCount' | 'quantization'> &
+  Partial<Pick<CandidateInput, 'sizeBytes' | 'basename' | 'sizeLabel' | 'name' | 'fileName'>>;
 
 /** Bits per weight the prior assumes for a file whose quantization it cannot place: Q4_K_M's, the usual download. */
 const FALLBACK_QUANT = 'Q4_K_M';
@@ -228,86 +244,147 @@ export function estimateParameterCount(sizeBytes: number, quantization: string |
   return (sizeBytes * 8) / bpw;
 }
 
-/** `1.5B`, `260K`, `70B` for messages. */
-export function formatParameterCount(n: number): string {
-  const units: Array<[number, string]> = [[1e12, 'T'], [1e9, 'B'], [1e6, 'M'], [1e3, 'K']];
-  for (const [scale, unit] of units) {
-    if (n >= scale) {
-      const v = n / scale;
-      return `${v >= 10 ? v.toFixed(0) : Number(v.toFixed(1))}${unit}`;
-    }
-  }
-  return `${Math.round(n)}`;
+/** The header's parameter count when usable, else one estimated from the file size (`estimated: true`). */
+function knownParams(input: QualityInput): { params: number | null; estimated: boolean } {
+  const n = input.parameterCount;
+  if (n != null && n > 0 && Number.isFinite(n)) return { params: n, estimated: false };
+  if (input.sizeBytes == null) return { params: null, estimated: false };
+  return { params: estimateParameterCount(input.sizeBytes, input.quantization), estimated: true };
 }
 
 /**
- * The quality prior of one variant, 0..1 (see the file comment): exp(−(size penalty + quantization
- * penalty)) relative to the largest parameter count among `familyPeers` of the same family (and the
- * input itself) at full precision.
- *
- * - Parameter counts: the input's / peers' `parameterCount`, else estimated from `sizeBytes` (when given)
- *   and the quantization's bits per weight. Unknown size → no size penalty (said in `basis`).
- * - Quantization: the scoreboard row, an alias, or an interpolation by bits per weight; a name the prior
- *   cannot place is interpolated at the file's own bits per weight (sizeBytes × 8 ÷ parameterCount) when
- *   both are known, else taken as Q4_K_M (said in `basis`).
- *
- * Never throws; peers of other families are ignored.
- *
- * @returns `quality` in (0, 1] and a one-line `basis`, e.g.
- *   `1.5B of the family's 7B (−0.126 nats); Q4_K_M: ΔPPL +0.175 on Llama-3-8B (llama.cpp)`.
+ * The quantization's loss and its text: the scoreboard row, an alias, an interpolation by bits per weight
+ * (the name's nominal bits, else the file's own when size and count are known), else Q4_K_M's.
  */
-export function qualityOf(
-  input: Pick<CandidateInput, 'family' | 'parameterCount' | 'quantization'> & Partial<Pick<CandidateInput, 'sizeBytes'>>,
-  familyPeers: CandidateInput[],
-): { quality: number; basis: string } {
-  const ownParams = knownParams(input.parameterCount, input.sizeBytes, input.quantization);
-  let largest = ownParams;
-  for (const peer of familyPeers) {
-    if (peer.family !== input.family) continue;
-    const p = knownParams(peer.parameterCount, peer.sizeBytes, peer.quantization);
-    if (p != null && (largest == null || p > largest)) largest = p;
-  }
-
-  const sizeNats = sizePenaltyNats(ownParams, largest);
-  const estimated = ownParams != null && !(input.parameterCount != null && input.parameterCount > 0 && Number.isFinite(input.parameterCount));
-  let sizeText: string;
-  if (ownParams == null) sizeText = 'size unknown (no size penalty)';
-  else {
-    const own = `${estimated ? '~' : ''}${formatParameterCount(ownParams)}${estimated ? ' (from the file size)' : ''}`;
-    if (largest != null && sizeNats > 0) sizeText = `${own} of the family's ${formatParameterCount(largest)} (−${sizeNats.toFixed(3)} nats)`;
-    else sizeText = `${own}, the family's largest`;
-  }
-
+function quantLoss(input: QualityInput, params: number | null, estimated: boolean): { nats: number; text: string } {
   let info = quantInfo(input.quantization);
-  let quantText: string;
+  let text: string;
   if (info == null) {
-    const fileBpw = !estimated && ownParams != null && input.sizeBytes != null && input.sizeBytes > 0 ? (input.sizeBytes * 8) / ownParams : null;
+    const fileBpw = !estimated && params != null && input.sizeBytes != null && input.sizeBytes > 0 ? (input.sizeBytes * 8) / params : null;
     const label = normalizeQuantization(input.quantization) ?? 'unknown quantization';
     if (fileBpw != null && Number.isFinite(fileBpw)) {
       info = { name: label, deltaPpl: deltaPplAtBitsPerWeight(fileBpw), bitsPerWeight: fileBpw, source: 'interpolated' };
-      quantText = `${label}: ${fileBpw.toFixed(2)} bits/weight → ΔPPL +${fmtDelta(info.deltaPpl)} (interpolated on llama.cpp's Llama-3-8B table)`;
+      text = `${label}: ${fileBpw.toFixed(2)} bits/weight → ΔPPL +${fmtDelta(info.deltaPpl)} (interpolated on llama.cpp's Llama-3-8B table)`;
     } else {
       info = { ...TABLE.get(FALLBACK_QUANT)!, name: label, source: 'interpolated' };
-      quantText = `${label}: assumed like Q4_K_M (ΔPPL +${fmtDelta(info.deltaPpl)})`;
+      text = `${label}: assumed like Q4_K_M (ΔPPL +${fmtDelta(info.deltaPpl)})`;
     }
   } else if (info.deltaPpl === 0) {
-    quantText = info.name.startsWith('TQ') ? `${info.name}: ternary, lossless for a natively ternary model` : `${info.name}: full precision`;
+    text = info.name.startsWith('TQ') ? `${info.name}: ternary, lossless for a natively ternary model` : `${info.name}: full precision`;
   } else if (info.source === 'llama.cpp') {
-    quantText = `${info.name}: ΔPPL +${fmtDelta(info.deltaPpl)} on Llama-3-8B (llama.cpp)`;
+    text = `${info.name}: ΔPPL +${fmtDelta(info.deltaPpl)} on Llama-3-8B (llama.cpp)`;
   } else if (info.source === 'alias') {
-    quantText = `${info.name}: like its scoreboard row, ΔPPL +${fmtDelta(info.deltaPpl)} (llama.cpp)`;
+    text = `${info.name}: like its scoreboard row, ΔPPL +${fmtDelta(info.deltaPpl)} (llama.cpp)`;
   } else {
-    quantText = `${info.name}: ${info.bitsPerWeight.toFixed(2)} bits/weight → ΔPPL +${fmtDelta(info.deltaPpl)} (interpolated)`;
+    text = `${info.name}: ${info.bitsPerWeight.toFixed(2)} bits/weight → ΔPPL +${fmtDelta(info.deltaPpl)} (interpolated)`;
   }
-
-  const quality = Math.exp(-(sizeNats + quantPenaltyNats(info.deltaPpl)));
-  return { quality: Math.min(1, Math.max(0, quality)), basis: `${sizeText}; ${quantText}` };
+  return { nats: quantPenaltyNats(info.deltaPpl), text };
 }
 
-function knownParams(parameterCount: number | null, sizeBytes: number | undefined, quantization: string | null): number | null {
-  if (parameterCount != null && parameterCount > 0 && Number.isFinite(parameterCount)) return parameterCount;
-  if (sizeBytes == null) return null;
-  return estimateParameterCount(sizeBytes, quantization);
+/**
+ * The prior: loss = A·N^−α (absolute Chinchilla size term) + the quantization's loss. Parameter count from
+ * the header, else estimated from `sizeBytes`; unknown size → the size term of a 1B model (said in the
+ * basis), so an unreadable count neither wins nor loses by default.
+ *
+ * Never throws. E.g. basis `1.5B: −0.30 nats; Q4_K_M: ΔPPL +0.175 on Llama-3-8B (llama.cpp)`.
+ */
+export function priorQuality(input: QualityInput): QualityEstimate {
+  const { params, estimated } = knownParams(input);
+  const sizeNats = params != null ? sizeLossNats(params) : sizeLossNats(1e9);
+  const sizeText =
+    params == null
+      ? 'size unknown (taken as 1B)'
+      : `${estimated ? '~' : ''}${formatParameterCount(params)}${estimated ? ' (from the file size)' : ''} parameters: −${sizeNats.toFixed(3)} nats`;
+  const quant = quantLoss(input, params, estimated);
+  const lossNats = sizeNats + quant.nats;
+  return { quality: qualityFromLossNats(lossNats), source: 'prior', basis: `${sizeText}; ${quant.text}`, lossNats };
+}
+
+/**
+ * The reference quality of a variant before any measurement here: its published score when the metadata
+ * (`basename`, `name`, `fileName`, `sizeLabel`, parameter count) matches a row of the published table,
+ * else {@link priorQuality}. A published score gives the parameter count a typical model of the table
+ * needs for it ({@link publishedEffectiveParameterCount}); the loss is that count's size term plus the
+ * file's quantization loss. Never throws.
+ */
+export function referenceQuality(input: QualityInput): QualityEstimate {
+  const { params, estimated } = knownParams(input);
+  const row = matchPublishedScore({
+    basename: input.basename ?? null,
+    name: input.name ?? null,
+    fileName: input.fileName ?? null,
+    sizeLabel: input.sizeLabel ?? null,
+    parameterCount: params,
+  });
+  if (row == null) return priorQuality(input);
+  const effective = publishedEffectiveParameterCount(row.mmlu, params ?? row.parameterCount);
+  const sizeNats = sizeLossNats(effective);
+  const quant = quantLoss(input, params, estimated);
+  const lossNats = sizeNats + quant.nats;
+  return {
+    quality: qualityFromLossNats(lossNats),
+    source: 'published',
+    basis: `${row.family} ${row.sizeLabel}: ${row.benchmark} ${row.mmlu.toFixed(1)} (${row.source}), like a typical ${formatParameterCount(effective)} model: −${sizeNats.toFixed(3)} nats; ${quant.text}`,
+    lossNats,
+  };
+}
+
+/**
+ * Measured qualities from bits per byte on one held-out text (see the file comment): the variant with the
+ * lowest BPB keeps its reference loss; every other measured one is placed (BPB_i − BPB_best) × ln 2 ×
+ * {@link SCALE_BYTES_PER_TOKEN} nats/token below it. Entries without a finite, positive `bitsPerByte` get
+ * null (keep their reference). All entries must have been measured on the same text (the caller's job).
+ *
+ * @param items per variant: its measured BPB (or null), its reference estimate and a label for the basis.
+ * @returns one entry per item, in order.
+ */
+export function measuredQualities(items: ReadonlyArray<{ bitsPerByte: number | null; reference: QualityEstimate; label: string }>): Array<QualityEstimate | null> {
+  let best = -1;
+  items.forEach((item, i) => {
+    const b = item.bitsPerByte;
+    if (b != null && Number.isFinite(b) && b > 0 && (best < 0 || b < items[best]!.bitsPerByte!)) best = i;
+  });
+  if (best < 0) return items.map(() => null);
+  const anchor = items[best]!;
+  const anchorBpb = anchor.bitsPerByte!;
+  return items.map((item, i) => {
+    const b = item.bitsPerByte;
+    if (b == null || !Number.isFinite(b) || b <= 0) return null;
+    const extraNats = (b - anchorBpb) * Math.LN2 * SCALE_BYTES_PER_TOKEN;
+    const lossNats = anchor.reference.lossNats + extraNats;
+    const basis =
+      i === best
+        ? `${b.toFixed(3)} bits/byte on the held-out text, the best measured here (its ${anchor.reference.source} score kept: ${anchor.reference.basis})`
+        : `${b.toFixed(3)} bits/byte on the held-out text, +${(b - anchorBpb).toFixed(3)} over the best measured (${anchor.label}, ${anchorBpb.toFixed(3)}): −${extraNats.toFixed(3)} nats`;
+    return { quality: qualityFromLossNats(lossNats), source: 'measured', basis, lossNats };
+  });
+}
+
+/**
+ * Every input's quality, best source first (measured, published, prior), in input order: the reference
+ * ({@link referenceQuality}) of each, then {@link measuredQualities} over those with
+ * `measuredQuality.bitsPerByte`. O(n). Never throws.
+ */
+export function qualitiesOf(inputs: readonly CandidateInput[]): QualityEstimate[] {
+  const references = inputs.map((input) => referenceQuality(input));
+  const measured = measuredQualities(
+    inputs.map((input, i) => ({
+      bitsPerByte: input.measuredQuality?.bitsPerByte ?? null,
+      reference: references[i]!,
+      label: `${input.name}${input.quantization ? ` ${input.quantization}` : ''}`,
+    })),
+  );
+  return references.map((reference, i) => measured[i] ?? reference);
+}
+
+/** The loss a quality stands for, nats/token (inverse of `qualityFromLossNats`); +Infinity for 0. */
+export function lossOfQuality(quality: number): number {
+  return quality > 0 ? -Math.log(Math.min(1, quality)) : Number.POSITIVE_INFINITY;
+}
+
+/** The prior quality of a reference model: `parameterCount` weights at `quantization` (for profile floors). */
+export function referenceModelQuality(parameterCount: number, quantization: string): number {
+  return priorQuality({ parameterCount, quantization }).quality;
 }
 
 function fmtDelta(d: number): string {

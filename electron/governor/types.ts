@@ -29,7 +29,7 @@ export interface GovernorTarget {
    * (5 tok/s ≈ silent reading speed; the derivation is documented there).
    */
   minDecodeTokensPerSecond: number;
-  /** Minimum quality score 0..1 (see `quality.ts`; 1 = the family's largest variant at full precision). */
+  /** Minimum quality score 0..1 on the absolute scale (see `quality.ts`; e.g. 0.34 ≈ a 1B model at Q4_K_M). */
   minQuality: number;
 }
 
@@ -83,6 +83,10 @@ export interface CandidateInput {
   name: string;
   /** Family key (`ModelInfo.family`): variants of one base model share it. */
   family: string;
+  /** `general.basename` (e.g. `Qwen2.5`), to match published scores; null/absent when the header has none. */
+  basename?: string | null;
+  /** `general.size_label` (e.g. `7B`), to match published scores; null/absent when the header has none. */
+  sizeLabel?: string | null;
   architecture: string | null;
   /** Number of weights; null when unknown (then estimated from `sizeBytes` and the quantization). */
   parameterCount: number | null;
@@ -103,11 +107,18 @@ export interface CandidateInput {
     powerW: number | null;
     /** Energy above idle per generated token, J/token; null when unknown. */
     energyJPerToken: number | null;
-    /** How many replies the medians cover. */
+    /** How many replies the medians cover (0 when the figures come from the calibration bench). */
     replies: number;
+    /** The figures come from the calibration bench's run rather than from replies. */
+    calibrated?: boolean;
   } | null;
   /** KV cache bytes read per generated token at the typical context fill (caller computes from metadata; may be 0). */
   kvCacheBytesPerToken: number;
+  /**
+   * Quality measured on this machine: bits per byte on the app's held-out text (calibration bench). Only
+   * measurements on the text the app ships now are passed (BPB on different texts do not compare).
+   */
+  measuredQuality?: { bitsPerByte: number } | null;
 }
 
 /** What the cost model knows about the machine (see `costModel.ts` for the defaults and their sources). */
@@ -132,12 +143,14 @@ export interface MachineModel {
   dramEnergyJPerByte?: number;
 }
 
-/** A variant with its predicted cost and quality prior (built by `buildCandidates`). */
+/** A variant with its predicted cost and quality (built by `buildCandidates`). */
 export interface Candidate extends CandidateInput {
   cost: CostPrediction;
-  /** Quality prior 0..1 (see `quality.ts`). */
+  /** Quality 0..1 on the absolute scale (see `quality.ts` and shared/qualityScale.ts). */
   quality: number;
-  /** One line on where `quality` comes from, e.g. `1.5B of 7B (−0.13 nats), Q4_K_M ΔPPL +0.175 (llama.cpp)`. */
+  /** Where `quality` comes from: measured here, a published score, or the size/quantization prior. */
+  qualitySource: 'measured' | 'published' | 'prior';
+  /** One line on what `quality` rests on, e.g. `1.5B parameters: −0.30 nats; Q4_K_M: ΔPPL +0.175 on Llama-3-8B (llama.cpp)`. */
   qualityBasis: string;
 }
 

@@ -21,6 +21,19 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { GgmlType, GgufFileType, GgufInsights, readGgufFileInfo, type GgufFileInfo } from 'node-llama-cpp';
 import type { ModelInfo } from '../../shared/contract.js';
+import { statKey, type FactCache } from './fileIdentity.js';
+
+/**
+ * Version of what {@link readModelInfo} computes from a header: persistent caches of `ModelInfo`
+ * (`FactCache`) are valid only for the same version. Bump it when the reading rules change.
+ */
+export const CATALOG_READER_VERSION = '2';
+
+/** Options of {@link readModelInfo} and {@link listModels}. */
+export interface CatalogReadOptions {
+  /** A persistent cache (the store's) consulted after the in-memory one; filled on a miss. */
+  cache?: FactCache<ModelInfo> | null;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
@@ -278,18 +291,6 @@ export function dominantTensorTypeByBytes(tensors: GgufLayout['tensors'], dataSi
 }
 
 /**
- * Reads what the catalog shows about one `.gguf` file from its header. Never throws: a file that cannot
- * be used comes back with `usable: false` and a one-line `problem`, for example
- * `not a GGUF file (bad magic)`, `truncated GGUF header`, `file is empty`, `unsupported GGUF version 1 ...`,
- * `cannot read the file (permission denied)`, `truncated: header declares N bytes of tensor data, file has M`,
- * `unsupported architecture "clip"`.
- *
- * For a split model (`name-00001-of-00003.gguf`), pass the first part: `sizeBytes` is the total of all
- * parts, the parameter count covers all parts, and a missing part makes it unusable.
- *
- * Loads node-llama-cpp's native binding (without a compute backend) the first time, for tensor sizes.
- */
-/**
  * The family key of a model: variants of the same base model (other sizes, other quantizations) share it.
  * `general.basename` (+ `general.finetune`), as llama.cpp's converter writes them (GGUF naming convention,
  * ggml docs/gguf.md "GGUF Naming Convention"), else the file name stripped of its size label
@@ -326,8 +327,66 @@ export function kvCacheBytesPerToken(arch: Record<string, unknown> | undefined):
   return layers * kvHeads * (keyLength + valueLength) * 2;
 }
 
-export async function readModelInfo(filePath: string): Promise<ModelInfo> {
+/**
+ * Reads what the catalog shows about one `.gguf` file from its header. Never throws: a file that cannot
+ * be used comes back with `usable: false` and a one-line `problem`, for example
+ * `not a GGUF file (bad magic)`, `truncated GGUF header`, `file is empty`, `unsupported GGUF version 1 ...`,
+ * `cannot read the file (permission denied)`, `truncated: header declares N bytes of tensor data, file has M`,
+ * `unsupported architecture "clip"`.
+ *
+ * For a split model (`name-00001-of-00003.gguf`), pass the first part: `sizeBytes` is the total of all
+ * parts, the parameter count covers all parts, and a missing part makes it unusable.
+ *
+ * Loads node-llama-cpp's native binding (without a compute backend) the first time, for tensor sizes.
+ *
+ * Cached: in memory per path while the file's parts keep their stat keys (device, inode, size, mtime),
+ * and in `options.cache` (the store's) across restarts, for {@link CATALOG_READER_VERSION}.
+ */
+export async function readModelInfo(filePath: string, options: CatalogReadOptions = {}): Promise<ModelInfo> {
   const path = resolve(filePath);
+  const key = await partsStatKey(path);
+  const hit = key === null ? undefined : infoCache.get(path);
+  if (hit && hit.key === key) return structuredClone(hit.info);
+  const stored = key === null ? null : (options.cache?.get(path, key) ?? null);
+  const info = stored ?? (await readModelInfoUncached(path));
+  if (key !== null) {
+    if (infoCache.size >= INFO_CACHE_LIMIT) infoCache.clear();
+    infoCache.set(path, { key, info: structuredClone(info) });
+    if (!stored) options.cache?.set(path, key, info);
+  }
+  return info;
+}
+
+/**
+ * What {@link readModelInfo} read, per path, with the {@link statKey}s of the file's parts when read: a
+ * file's header is parsed again only when one of its parts changed (size, mtime, inode or device). A
+ * header of a 150k-token vocabulary takes node-llama-cpp 0.2–0.6 s to parse, so a library of 15 models
+ * would cost seconds on every governor decision otherwise.
+ */
+const infoCache = new Map<string, { key: string; info: ModelInfo }>();
+/** Entries kept at most before the cache starts over. */
+const INFO_CACHE_LIMIT = 2000;
+
+/** Empties the in-memory cache of {@link readModelInfo} (tests of the persistent cache; a process restart does the same). */
+export function forgetCachedModelInfo(): void {
+  infoCache.clear();
+}
+
+/** The stat keys of every part of the model at `path`, joined; null when the first part cannot be stat'ed. */
+async function partsStatKey(path: string): Promise<string | null> {
+  const keys: string[] = [];
+  for (const [i, part] of splitModelParts(path).entries()) {
+    try {
+      keys.push(statKey(await stat(part)));
+    } catch {
+      if (i === 0) return null;
+      keys.push('missing');
+    }
+  }
+  return keys.join('|');
+}
+
+async function readModelInfoUncached(path: string): Promise<ModelInfo> {
   const fileName = basename(path);
   const info: ModelInfo = {
     path,
@@ -343,6 +402,7 @@ export async function readModelInfo(filePath: string): Promise<ModelInfo> {
     hasChatTemplate: false,
     family: null,
     sizeLabel: null,
+    basename: null,
     kvCacheBytesPerToken: null,
   };
   try {
@@ -380,6 +440,7 @@ export async function readModelInfo(filePath: string): Promise<ModelInfo> {
     const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
     const g = general as Record<string, unknown> | undefined;
     info.sizeLabel = text(g?.size_label);
+    info.basename = text(g?.basename);
     info.kvCacheBytesPerToken = kvCacheBytesPerToken(fileInfo.architectureMetadata as Record<string, unknown> | undefined);
     info.family = modelFamily({ basename: text(g?.basename), finetune: text(g?.finetune), fileName, architecture: info.architecture });
 
@@ -416,7 +477,7 @@ const LIST_CONCURRENCY = 4;
  * macOS `._name.gguf` resource forks), and parts 2..N of split models (`-00002-of-00003.gguf`: the model
  * is listed once, through its first part). A missing or unreadable folder gives `[]`. Never throws.
  */
-export async function listModels(modelsDir: string): Promise<ModelInfo[]> {
+export async function listModels(modelsDir: string, options: CatalogReadOptions = {}): Promise<ModelInfo[]> {
   const root = resolve(modelsDir);
   const files: string[] = [];
   const walk = async (dir: string, depth: number): Promise<void> => {
@@ -452,7 +513,7 @@ export async function listModels(modelsDir: string): Promise<ModelInfo[]> {
   const worker = async () => {
     while (next < files.length) {
       const i = next++;
-      out[i] = await readModelInfo(files[i]!);
+      out[i] = await readModelInfo(files[i]!, options);
     }
   };
   await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, files.length) }, worker));

@@ -40,6 +40,8 @@ import type { CalibrationStore } from '../engine/types.js';
 import { exportFileName, localDay, toCsv, type CsvCell } from './csv.js';
 import { assertKnownSchemaVersion, migrate } from './migrations/index.js';
 import { StoreError, toStoreError } from './storeError.js';
+import { CalibrationTable } from './calibrationTable.js';
+import { ModelFactsTable } from './modelFactsTable.js';
 
 /** How {@link Store.open} opens the database. */
 export interface StoreOptions {
@@ -722,6 +724,10 @@ export class Store implements CalibrationStore {
   private readonly txDeleteMessagesAfter: Database.Transaction<(messageId: string, inclusive: boolean) => number>;
   private readonly txUpdateSettings: Database.Transaction<(entries: [string, unknown][]) => void>;
   private readonly txAddPowerSamples: Database.Transaction<(conversationId: string, messageId: string | null, samples: PowerSample[]) => void>;
+  /** The calibration bench's results on this machine (table `model_calibrations`). */
+  readonly calibrations: CalibrationTable;
+  /** Cached model-file facts (header info, memory estimates), valid while the file is unchanged. */
+  readonly modelFacts: ModelFactsTable;
 
   /**
    * Opens (creating it and its folders if needed) the database at `options.filePath`, sets the
@@ -777,6 +783,8 @@ export class Store implements CalibrationStore {
     this.recoveredInterruptedCount = recovered;
 
     this.stmt = prepareStatements(db);
+    this.calibrations = new CalibrationTable(db, machineKey, (fn) => this.wrap(fn));
+    this.modelFacts = new ModelFactsTable(db, () => this.timestamp());
 
     this.txAddMessage = db.transaction(
       (input: AddMessageInput): Message => {

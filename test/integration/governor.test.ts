@@ -82,7 +82,9 @@ describe('governor on a generated ladder', () => {
     assert.ok(c.predicted.powerW <= cap, `${c.fileName} draws ${c.predicted.powerW} W ≤ cap ${cap} W`);
     assert.notEqual(c.modelPath, p.modelPath, 'the cap excludes the Performance choice');
     assert.ok(c.quality >= s.quality && c.quality <= p.quality, 'quality in between');
-    assert.ok(c.predicted.powerW >= s.predicted.powerW && c.predicted.powerW <= p.predicted.powerW, 'power in between');
+    // Power is not monotone in quality (a small model running compute-bound at thousands of tok/s moves
+    // more bytes per second than a larger one), so only the cap is checked: below Performance's power.
+    assert.ok(c.predicted.powerW < p.predicted.powerW, 'less power than the Performance choice');
     assert.deepEqual(capped.violated, []);
     assert.equal(capped.bindingConstraint, 'watt-cap');
     assert.match(capped.reason, /W/);

@@ -3,6 +3,7 @@
  * names, a variant's label, and the Governor settings form (validated with the contract's own schema).
  */
 import { governorSettingsSchema, profileIdSchema, type GovernorCandidate, type GovernorDecision, type GovernorSettings, type ProfileId } from '@shared/contract';
+import { SAVER_QUALITY_FLOOR } from '@shared/qualityScale';
 
 /** The profiles in the switcher's order. */
 export const PROFILES: readonly ProfileId[] = profileIdSchema.options;
@@ -23,8 +24,8 @@ export function profileName(profile: ProfileId): string {
 
 /**
  * One line on what a profile does (the rules are electron/governor/profiles.ts: Balanced caps the power
- * above idle at 15 W on AC and 8 W on battery, Saver keeps quality ≥ 0.7; every profile keeps ≥ 5 tok/s
- * unless Custom says otherwise).
+ * above idle at 15 W on AC and 8 W on battery, Saver keeps quality at {@link SAVER_QUALITY_FLOOR} or above;
+ * every profile keeps ≥ 5 tok/s unless Custom says otherwise).
  */
 export function profileDescription(profile: ProfileId): string {
   switch (profile) {
@@ -33,7 +34,7 @@ export function profileDescription(profile: ProfileId): string {
     case 'balanced':
       return 'The best quality within a moderate power cap: 15 W above idle on AC, 8 W on battery.';
     case 'saver':
-      return 'The fewest joules per token that still reads well (quality at least 0.7) at reading speed.';
+      return `The fewest joules per token that still reads well (${SAVER_QUALITY_FLOOR.text}) at reading speed.`;
     case 'custom':
       return 'Your own limits: a watt cap, a battery deadline, a speed and a quality floor.';
   }
@@ -79,9 +80,28 @@ export function energyApprox(source: GovernorCandidate['predicted']['source'], s
   return source === 'measured' && sensorMeasured ? '' : '≈ ';
 }
 
-/** Quality 0..1 with two decimals ("0.93"), or "1.00". */
+/** Quality 0..1 with two decimals ("0.93", "1.00"); two significant digits below 0.005 ("0.0046", "5.7×10⁻⁸"). */
 export function formatQuality(quality: number): string {
-  return Number.isFinite(quality) ? quality.toFixed(2) : '—';
+  if (!Number.isFinite(quality)) return '—';
+  if (quality > 0 && quality < 0.005) return quality.toPrecision(2).replace(/e-(\d+)$/, '×10⁻$1').replace(/⁻(\d+)/, (_, d: string) => `⁻${superscript(d)}`);
+  return quality.toFixed(2);
+}
+
+const SUPERSCRIPT_DIGITS = '⁰¹²³⁴⁵⁶⁷⁸⁹';
+function superscript(digits: string): string {
+  return [...digits].map((d) => SUPERSCRIPT_DIGITS[Number(d)] ?? d).join('');
+}
+
+/** Where the roofline model's memory bandwidth comes from, in words. */
+export function bandwidthSourceText(source: GovernorDecision['machine']['bandwidthSource']): string {
+  switch (source) {
+    case 'measured':
+      return 'measured';
+    case 'inferred':
+      return 'inferred from measured speeds';
+    case 'default':
+      return 'default, not measured yet';
+  }
 }
 
 /** How the Custom battery target is given: none, "until HH:MM", or "for N hours". */
@@ -133,7 +153,7 @@ const messages: Record<Exclude<GovernorField, 'form' | 'acProfile' | 'batteryPro
   batteryHours: 'A number of hours above 0 and up to 72.',
   reservePercent: 'A percentage from 0 to 90.',
   minDecodeTokensPerSecond: 'A speed from 0 to 10000 tokens/s.',
-  minQuality: 'A quality from 0 to 1 (e.g. 0.7).',
+  minQuality: 'A quality from 0 to 1 (e.g. 0.35).',
   minSwitchIntervalMinutes: 'A number of minutes from 0 to 1440.',
 };
 

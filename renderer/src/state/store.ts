@@ -12,6 +12,9 @@ import type {
   ApiResult,
   AppInfo,
   BatteryStateInfo,
+  CalibrationEstimate,
+  CalibrationResult,
+  CalibrationStatus,
   ChatStarted,
   ConversationDetail,
   ConversationSummary,
@@ -63,6 +66,29 @@ export interface EnergyLiveState {
   settling: Record<string, { energyJ: number; doneAt: number }>;
   /** The last finished reply with energy, in any conversation (the J/token gauge when idle). */
   lastReply: { conversationId: string; messageId: string; energyJPerToken: number; measured: boolean; completionTokens: number } | null;
+}
+
+/**
+ * The calibration bench as the Governor view shows it: the results of the installed models, the run in
+ * progress (or the last one of this session), fed by `calibration.list` and `calibration.progress` events.
+ */
+export interface CalibrationState {
+  /** Results of the installed models on this machine; null until `calibration.list` answered once. */
+  results: CalibrationResult[] | null;
+  /** The run in progress, or the last one of this session; null when none ran. */
+  run: CalibrationStatus | null;
+  /** Why the last `calibration.list` failed; null after a success. */
+  error: ApiError | null;
+  /** Why the last start or cancel failed (shown in the calibration panel); null otherwise. */
+  actionError: ApiError | null;
+  /** "Quick" runs (short decode: a first look) rather than full ones; shared by every Calibrate button. */
+  quick: boolean;
+  /** A `calibration.start` is waiting for its answer (the buttons show it at once). */
+  starting: boolean;
+  /** How long calibrating every usable model would take in the mode chosen (`quick`); null until answered. */
+  estimate: CalibrationEstimate | null;
+  /** Why the last `calibration.estimate` failed; null after a success. */
+  estimateError: ApiError | null;
 }
 
 /** Which main view is shown beside the sidebar. */
@@ -131,6 +157,7 @@ export interface AppState {
    * (the governor chooses each reply's model). Every new chat starts in Auto.
    */
   draftModelPath: string | null;
+  calibration: CalibrationState;
 }
 
 const initialEnergy: EnergyLiveState = {
@@ -176,6 +203,7 @@ const initialState: AppState = {
   governorError: null,
   governorSaving: false,
   draftModelPath: null,
+  calibration: { results: null, run: null, error: null, actionError: null, quick: false, starting: false, estimate: null, estimateError: null },
 };
 
 /**
@@ -263,6 +291,21 @@ export function onAcPower(state: Pick<AppState, 'governor' | 'energy'>): boolean
   return state.governor?.onAc ?? state.energy.battery?.onAc ?? true;
 }
 
+/** Whether a calibration run is going on (started and not ended), as the renderer knows it. */
+export function calibrationRunning(state: Pick<AppState, 'calibration'>): boolean {
+  return state.calibration.starting || state.calibration.run?.state === 'running';
+}
+
+/**
+ * Whether `incoming` (an event or an answer) may replace `current` for the run shown: a run that ended
+ * never goes back to running (a late event), and an older run never replaces a newer one.
+ */
+export function newerCalibrationStatus(current: CalibrationStatus | null, incoming: CalibrationStatus): boolean {
+  if (!current) return true;
+  if (current.runId !== incoming.runId) return incoming.startedAt >= current.startedAt;
+  return !(current.state !== 'running' && incoming.state === 'running');
+}
+
 /** The text to show for a message: the live buffer while streaming. */
 export function messageText(state: Pick<AppState, 'live'>, message: Message): string {
   if (message.status === 'streaming') return state.live[message.id] ?? message.content;
@@ -305,6 +348,10 @@ export class AppStore {
   #governorSeq = 0;
   /** Bumped by every profile change: only the last one's outcome is applied. */
   #profileSeq = 0;
+  /** Bumped by every `calibration.list` request and every `calibration.progress` event: older runs in answers are dropped. */
+  #calibrationSeq = 0;
+  /** Bumped by every `calibration.estimate` request: older answers are dropped. */
+  #estimateSeq = 0;
 
   constructor(bridge: WattwiseBridge) {
     this.#bridge = bridge;
@@ -838,19 +885,19 @@ export class AppStore {
    * Saves the governor's settings (the whole object, as the contract requires), shown at once; on
    * failure the settings as they were come back. Asks for a fresh decision afterwards.
    */
-  async saveGovernorSettings(governor: GovernorSettings): Promise<ApiResult<Settings> | null> {
+  async saveGovernorSettings(governor: GovernorSettings, calibration?: Settings['calibration']): Promise<ApiResult<Settings> | null> {
     const settings = this.#state.settings;
     if (!settings) return null;
     const seq = ++this.#profileSeq;
-    const previous = settings.governor;
-    this.#set({ settings: { ...settings, governor }, governorSaving: true });
-    const result = await this.#call('settings.update', { governor });
+    const previous = { governor: settings.governor, calibration: settings.calibration };
+    this.#set({ settings: { ...settings, governor, ...(calibration ? { calibration } : {}) }, governorSaving: true });
+    const result = await this.#call('settings.update', calibration ? { governor, calibration } : { governor });
     if (seq !== this.#profileSeq) return result;
     if (result.ok) {
       this.#set({ settings: result.value, governorSaving: false });
       await this.refreshGovernor();
     } else {
-      this.#set((s) => ({ settings: s.settings ? { ...s.settings, governor: previous } : s.settings, governorSaving: false, governorError: result.error }));
+      this.#set((s) => ({ settings: s.settings ? { ...s.settings, ...previous } : s.settings, governorSaving: false, governorError: result.error }));
     }
     return result;
   }
@@ -867,6 +914,103 @@ export class AppStore {
     void this.#call('settings.get', {}).then((result) => {
       if (result.ok && seq === this.#profileSeq && !this.#state.governorSaving) this.#set({ settings: result.value });
     });
+  }
+
+  // -- calibration bench ---------------------------------------------------------------------------
+
+  #setCalibration(patch: Partial<CalibrationState> | ((c: CalibrationState) => Partial<CalibrationState>)): void {
+    this.#set((s) => ({ calibration: { ...s.calibration, ...(typeof patch === 'function' ? patch(s.calibration) : patch) } }));
+  }
+
+  /**
+   * Asks `calibration.list` (results and the run in progress). Called when the Governor view opens, when
+   * a variant or a run finishes, and after the event stream reconnects. The run in an answer is dropped
+   * when a progress event arrived meanwhile (the event is newer).
+   */
+  async refreshCalibration(): Promise<void> {
+    const seq = ++this.#calibrationSeq;
+    const result = await this.#call('calibration.list', {});
+    if (!result.ok) {
+      this.#setCalibration({ error: result.error });
+      return;
+    }
+    const { results, run } = result.value;
+    this.#setCalibration((c) => ({
+      results,
+      error: null,
+      ...(seq === this.#calibrationSeq && run && newerCalibrationStatus(c.run, run) ? { run } : {}),
+    }));
+  }
+
+  /**
+   * Asks how long calibrating every usable model would take in the mode chosen (`calibration.estimate`,
+   * which lists each model's share too). An answer for another mode, or older than a later request, is dropped.
+   */
+  async refreshCalibrationEstimate(): Promise<void> {
+    const seq = ++this.#estimateSeq;
+    const quick = this.#state.calibration.quick;
+    const result = await this.#call('calibration.estimate', { quick });
+    if (seq !== this.#estimateSeq) return;
+    this.#setCalibration(result.ok ? { estimate: result.value, estimateError: null } : { estimateError: result.error });
+  }
+
+  /** Quick (a first look) or full runs for the next Calibrate; the estimate follows. */
+  setCalibrationQuick(quick: boolean): void {
+    if (this.#state.calibration.quick === quick) return;
+    this.#setCalibration({ quick });
+    void this.refreshCalibrationEstimate();
+  }
+
+  /** Forgets the error of the last start or cancel. */
+  clearCalibrationError(): void {
+    if (this.#state.calibration.actionError) this.#setCalibration({ actionError: null });
+  }
+
+  /**
+   * Starts calibrating every usable model, or `modelPaths`, in the mode chosen ({@link setCalibrationQuick}).
+   * Progress arrives as events; the answer is applied unless an event of that run came first.
+   */
+  async startCalibration(modelPaths?: string[]): Promise<boolean> {
+    const quick = this.#state.calibration.quick;
+    this.#setCalibration({ starting: true, actionError: null });
+    const result = await this.#call('calibration.start', modelPaths ? { quick, modelPaths } : { quick });
+    if (!result.ok) {
+      this.#setCalibration({ starting: false, actionError: result.error });
+      // BUSY: a run this page has not heard of (another window, auto-calibration) is going on.
+      if (result.error.code === 'BUSY') void this.refreshCalibration();
+      return false;
+    }
+    const run = result.value;
+    this.#setCalibration((c) => ({ starting: false, ...(c.run?.runId === run.runId || !newerCalibrationStatus(c.run, run) ? {} : { run }) }));
+    return true;
+  }
+
+  /** Cancels the run in progress; results already measured are kept. The final state comes as an event. */
+  async cancelCalibration(): Promise<void> {
+    const result = await this.#call('calibration.cancel', {});
+    if (!result.ok) this.#setCalibration({ actionError: result.error });
+    else if (!result.value.cancelled) void this.refreshCalibration();
+  }
+
+  /** `calibration.exportCsv`: the results as CSV (one row per model file). */
+  exportCalibrationCsv(): Promise<ApiResult<ApiOutput<'calibration.exportCsv'>>> {
+    return this.#call('calibration.exportCsv', {});
+  }
+
+  #calibrationProgress(status: CalibrationStatus): void {
+    this.#calibrationSeq++;
+    const before = this.#state.calibration.run;
+    if (!newerCalibrationStatus(before, status)) return;
+    this.#setCalibration({ run: status });
+    const done = (run: CalibrationStatus | null) => (run ? run.variants.filter((v) => v.state === 'done').length : 0);
+    const sameRun = before?.runId === status.runId;
+    const ended = status.state !== 'running' && (!sameRun || before?.state === 'running');
+    // A variant finished (its row joins the measurements table) or the run ended (the qualities changed).
+    if (ended || done(status) > (sameRun ? done(before) : 0)) void this.refreshCalibration();
+    if (ended) {
+      void this.refreshGovernor();
+      void this.refreshCalibrationEstimate();
+    }
   }
 
   // -- energy --------------------------------------------------------------------------------------
@@ -1020,6 +1164,7 @@ export class AppStore {
           // Sent after the event stream reconnects: anything may have changed.
           void this.#call('engine.status', {}).then((r) => r.ok && this.#set({ engine: r.value }));
           void this.refreshEnergyStatus();
+          if (this.#state.calibration.results !== null || this.#state.calibration.run) void this.refreshCalibration();
         }
         return;
       }
@@ -1031,6 +1176,9 @@ export class AppStore {
         this.#governorSeq++;
         this.#set({ governor: event.decision, governorError: null });
         this.#followGovernorSettings(event.decision);
+        return;
+      case 'calibration.progress':
+        this.#calibrationProgress(event.status);
         return;
       default: {
         const unreachable: never = event;

@@ -1,4 +1,5 @@
 /** The governor's cost model, battery budget arithmetic and built-in profiles. */
+import { qualityAtFullPrecision } from '../../../shared/qualityScale.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -116,18 +117,20 @@ describe('predictCost: measured', () => {
 });
 
 describe('buildCandidates', () => {
-  test('cost and quality per input, quality relative to the same family only', () => {
+  test('cost and quality per input, quality absolute: the family plays no part', () => {
     const built = buildCandidates([
       input({ modelPath: '/a', family: 'a', parameterCount: 7e9, quantization: 'F16', sizeBytes: 14e9 }),
       input({ modelPath: '/b', family: 'a', parameterCount: 1.5e9, quantization: 'Q4_K_M', sizeBytes: 1e9 }),
       input({ modelPath: '/c', family: 'c', parameterCount: 1.5e9, quantization: 'F16', sizeBytes: 3e9 }),
+      input({ modelPath: '/d', family: 'd', parameterCount: 1.5e9, quantization: 'F16', sizeBytes: 3e9 }),
     ], machine);
-    assert.deepEqual(built.map((c) => c.modelPath), ['/a', '/b', '/c']);
-    assert.equal(built[0]!.quality, 1);
-    assert.ok(built[1]!.quality < 0.9);
-    assert.equal(built[2]!.quality, 1);
+    assert.deepEqual(built.map((c) => c.modelPath), ['/a', '/b', '/c', '/d']);
+    assert.ok(Math.abs(built[0]!.quality - qualityAtFullPrecision(7e9)) < 1e-12);
+    assert.ok(built[1]!.quality < built[2]!.quality && built[2]!.quality < built[0]!.quality);
+    assert.equal(built[2]!.quality, built[3]!.quality);
+    assert.deepEqual(built.map((c) => c.qualitySource), ['prior', 'prior', 'prior', 'prior']);
     assert.equal(built[1]!.cost.decodeTokensPerSecond, 40);
-    assert.match(built[1]!.qualityBasis, /of the family's 7B/);
+    assert.match(built[1]!.qualityBasis, /1\.5B parameters/);
   });
 });
 

@@ -49,13 +49,13 @@ function measured(decodeTokensPerSecond: number, powerW: number): Measured {
 }
 
 /**
- * The family, roofline at 40 GB/s and 20 W:
- *   14B Q4_K_M  9.0 GB  does not fit                                   quality 0.973
- *   7B  Q8_0    8.1 GB  4.9 tok/s (under the 5 tok/s floor)  4.05 J/token  0.962
- *   7B  Q4_K_M  4.7 GB  8.5 tok/s                             2.35 J/token  0.936
- *   3B  Q4_K_M  2.0 GB  20 tok/s                              1.0  J/token  0.881
- *   1.5B Q4_K_M 1.0 GB  40 tok/s                              0.5  J/token  0.825
- *   0.5B Q8_0   0.53 GB 75 tok/s                              0.27 J/token  0.738
+ * The family, roofline at 40 GB/s and 20 W (qualities from the published Qwen2.5 scores, best first):
+ *   14B Q4_K_M  9.0 GB  does not fit
+ *   7B  Q8_0    8.1 GB  4.9 tok/s (under the 5 tok/s floor)  4.05 J/token
+ *   7B  Q4_K_M  4.7 GB  8.5 tok/s                             2.35 J/token
+ *   3B  Q4_K_M  2.0 GB  20 tok/s                              1.0  J/token
+ *   1.5B Q4_K_M 1.0 GB  40 tok/s                              0.5  J/token
+ *   0.5B Q8_0   0.53 GB 75 tok/s                              0.27 J/token  (above Saver's floor, a 1B at Q4_K_M)
  */
 function family(over: Record<string, Partial<CandidateInput>> = {}): CandidateInput[] {
   const base = [
@@ -126,15 +126,20 @@ const cases: Case[] = [
     chosen: 'qwen2.5-0.5b-q8_0.gguf', binding: 'watt-cap', budgetW: 8, reason: [/^Balanced profile, on battery, 50% left → 8 W cap → /],
   },
   {
-    name: 'saver: least J/token meeting the floors (the 0.5B, quality 0.74 ≥ 0.7)',
+    name: "saver: least J/token meeting the floors: the 1.5B (the cheaper 0.5B scores under Saver's floor, a 1B at Q4_K_M)",
     inputs: family, target: (p) => profileTarget('saver', p), power: AC,
+    chosen: 'qwen2.5-1.5b-q4_k_m.gguf', binding: 'min-quality',
+  },
+  {
+    name: 'saver without a quality floor: the cheapest, the 0.5B',
+    inputs: family, target: (p) => ({ ...profileTarget('saver', p), minQuality: 0 }), power: AC,
     chosen: 'qwen2.5-0.5b-q8_0.gguf', binding: 'none',
   },
   {
     name: 'saver: a cheaper 2-bit variant under the quality floor is passed over',
-    inputs: () => [...family(), variant('qwen2.5-0.5b-q2_k.gguf', 0.5e9, 'Q2_K', 0.25e9)],
+    inputs: () => [...family(), variant('qwen2.5-3b-q2_k.gguf', 3e9, 'Q2_K', 1.3e9)],
     target: (p) => profileTarget('saver', p), power: AC,
-    chosen: 'qwen2.5-0.5b-q8_0.gguf', binding: 'min-quality',
+    chosen: 'qwen2.5-1.5b-q4_k_m.gguf', binding: 'min-quality',
   },
   {
     name: 'custom with no limits: best quality, like performance',
@@ -289,7 +294,8 @@ describe('decide: details', () => {
     assert.match(why.get('qwen2.5-14b-q4_k_m.gguf')!.whyNot!, /does not fit in memory \(needs 10\.2 GiB, 6\.1 GiB free\)/);
     assert.ok(why.get('qwen2.5-14b-q4_k_m.gguf')!.violates.includes('memory'));
     assert.match(why.get('qwen2.5-7b-q8_0.gguf')!.whyNot!, /4\.9 tok\/s, under the 5 tok\/s floor/);
-    assert.match(why.get('qwen2.5-3b-q4_k_m.gguf')!.whyNot!, /lower quality \(quality 0\.88 vs 0\.94\)/);
+    const q = (f: string) => why.get(f)!.candidate.quality.toFixed(2);
+    assert.ok(why.get('qwen2.5-3b-q4_k_m.gguf')!.whyNot!.includes(`lower quality (quality ${q('qwen2.5-3b-q4_k_m.gguf')} vs ${q('qwen2.5-7b-q4_k_m.gguf')})`));
     // Feasible losers rank before infeasible ones.
     const firstInfeasible = d.ranked.findIndex((r) => !r.feasible);
     assert.ok(d.ranked.slice(firstInfeasible).every((r) => !r.feasible));
@@ -304,7 +310,7 @@ describe('decide: details', () => {
 
   test('saver losers: more energy', () => {
     const d = decide({ candidates: buildCandidates(family(), machine), target: profileTarget('saver', AC), power: AC, usage: USAGE });
-    assert.match(d.ranked[1]!.whyNot!, /^more energy \(0\.5 vs 0\.26 J\/token\)$/);
+    assert.match(d.ranked[1]!.whyNot!, /^more energy \(1 vs 0\.5 J\/token\)$/);
   });
 
   test('throttled: the prediction is derated and J/token rises by 1/0.75', () => {

@@ -36,7 +36,7 @@ test('005 keeps every conversation and pins the model each one used', () => {
   const db = new Database(file);
   try {
     const before = db.prepare('SELECT id, title, model_path, created_at, updated_at FROM conversations ORDER BY id').all();
-    assert.deepEqual(migrate(db).applied, [5]);
+    assert.deepEqual(migrate(db, { targetVersion: 5 }).applied, [5]);
     assert.equal(migration005.version, 5);
     assert.equal(schemaVersion(db), 5);
     assert.deepEqual(db.prepare('SELECT id, title, model_path, created_at, updated_at FROM conversations ORDER BY id').all(), before);
