@@ -15,6 +15,7 @@
  * This file must stay free of Node, DOM and Electron imports: it is shared by both sides.
  */
 import { z } from 'zod';
+import { catalogEntrySchema } from './modelCatalog.js';
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -81,7 +82,19 @@ const id = z.string().min(1).max(64);
 const epochMs = z.number().int().nonnegative();
 
 /**
- * One `.gguf` file in the models folder, as read from its GGUF header (node-llama-cpp's
+ * Where an installed model was found: Wattwise's own models folder, or another app's folder read in place
+ * (never copied, changed or deleted): LM Studio, Ollama, the Hugging Face cache, GPT4All, Jan.
+ */
+export const modelSourceSchema = z.enum(['models-folder', 'lmstudio', 'ollama', 'huggingface-cache', 'gpt4all', 'jan']);
+/** Where an installed model was found. */
+export type ModelSource = z.infer<typeof modelSourceSchema>;
+/** The other apps whose folders can be read (each can be turned off in Settings). */
+export const externalModelSourceSchema = z.enum(['lmstudio', 'ollama', 'huggingface-cache', 'gpt4all', 'jan']);
+/** One of the other apps whose folders can be read. */
+export type ExternalModelSource = z.infer<typeof externalModelSourceSchema>;
+
+/**
+ * One `.gguf` file in the models folder (or another app's), as read from its GGUF header (node-llama-cpp's
  * `readGgufFileInfo`). A file that could not be read is listed with `usable: false` and `problem`.
  */
 export const modelInfoSchema = z.object({
@@ -119,6 +132,10 @@ export const modelInfoSchema = z.object({
   sizeLabel: z.string().nullable(),
   /** `general.basename` (e.g. "Qwen2.5", "Meta-Llama-3.1") when present: matches published quality scores. */
   basename: z.string().nullable(),
+  /** Where it was found. Only files in Wattwise's own models folder can be deleted from the app. */
+  source: modelSourceSchema,
+  /** What the other app calls it (Ollama `llama3.2:3b`, Hugging Face `org/repo`, LM Studio `publisher/repo`); null otherwise. */
+  appName: z.string().nullable(),
   /**
    * Bytes of KV cache one context token takes at llama.cpp's default F16 cache: 2 (K and V) × layers ×
    * KV heads × head size × 2 bytes; null when the header lacks the shape.
@@ -575,6 +592,100 @@ export const calibrationEstimateSchema = z.object({
 /** The estimate shown before a run starts. */
 export type CalibrationEstimate = z.infer<typeof calibrationEstimateSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// Model library: the catalog, the recommended ladder, downloads
+// ---------------------------------------------------------------------------------------------
+
+/** A catalog entry as offered on this machine: what it would cost here, before downloading it. */
+export const catalogOfferSchema = z.object({
+  entry: catalogEntrySchema,
+  /** The `hf:` URI that downloads it. */
+  uri: z.string(),
+  /** Predicted with the governor's cost model for this machine (roofline, calibrated by what was measured here). */
+  predicted: costPredictionSchema,
+  /** Quality on the absolute scale, its source and basis (as for an installed file). */
+  quality: z.number().min(0).max(1),
+  qualitySource: z.enum(['measured', 'published', 'prior']),
+  qualityBasis: z.string(),
+  /** Estimated memory for the model and a context of the configured size, bytes, and whether that fits this machine. */
+  memoryBytes: z.number().nonnegative(),
+  fitsMemory: z.boolean(),
+  /** The installed copy (same file name and size), if any. */
+  installedPath: z.string().nullable(),
+});
+/** A catalog entry as offered on this machine. */
+export type CatalogOffer = z.infer<typeof catalogOfferSchema>;
+
+/** One rung of the recommended ladder. */
+export const recommendationSchema = z.object({
+  /** The profile it serves. */
+  profile: z.enum(['saver', 'balanced', 'performance']),
+  offer: catalogOfferSchema,
+  /** Why this one, in one sentence. */
+  reason: z.string(),
+});
+/** One rung of the recommended ladder. */
+export type Recommendation = z.infer<typeof recommendationSchema>;
+
+/** The recommended ladder for this computer. */
+export const recommendedLadderSchema = z.object({
+  /** Saver, Balanced, Performance (fewer when the catalog has fewer distinct fits). */
+  rungs: z.array(recommendationSchema),
+  /** Bytes still to download for the rungs not installed yet. */
+  downloadBytes: z.number().int().nonnegative(),
+  /** Free space where downloads go, bytes; null when unknown. */
+  freeDiskBytes: z.number().nonnegative().nullable(),
+  /** What limited the choice (memory, disk), in one line; null when nothing did. */
+  note: z.string().nullable(),
+});
+/** The recommended ladder for this computer. */
+export type RecommendedLadder = z.infer<typeof recommendedLadderSchema>;
+
+/** The library's situation: folders, disk, and the other apps' folders. */
+export const libraryStatusSchema = z.object({
+  /** Wattwise's own models folder (downloads go there). */
+  modelsDir: z.string(),
+  /** Bytes of `.gguf` files in it, and free bytes on its disk (null when unknown). */
+  modelsDirBytes: z.number().nonnegative(),
+  freeDiskBytes: z.number().nonnegative().nullable(),
+  /** This machine's RAM, bytes. */
+  totalMemoryBytes: z.number().nonnegative(),
+  /** Each other app: whether it is read, the folders looked in, and how many files were found there. */
+  sources: z.array(z.object({ source: externalModelSourceSchema, enabled: z.boolean(), folders: z.array(z.string()), found: z.number().int().nonnegative() })),
+});
+/** The library's situation. */
+export type LibraryStatus = z.infer<typeof libraryStatusSchema>;
+
+/** A download's progress. */
+export const downloadProgressSchema = z.object({
+  downloadedBytes: z.number().nonnegative(),
+  totalBytes: z.number().nonnegative().nullable(),
+  bytesPerSecond: z.number().nonnegative(),
+  etaMs: z.number().nonnegative().nullable(),
+  resumedFromBytes: z.number().nonnegative(),
+});
+
+/** One download (queued, running, paused, finished or not). */
+export const downloadJobSchema = z.object({
+  id: z.string(),
+  /** What was asked: an `hf:` URI or a URL. */
+  input: z.string(),
+  state: z.enum(['queued', 'active', 'paused', 'done', 'failed', 'cancelled']),
+  /** Where the file goes, once known. */
+  destPath: z.string().nullable(),
+  /** Canonical source, once resolved. */
+  source: z.string().nullable(),
+  progress: downloadProgressSchema.nullable(),
+  /** When done: the file, its size and SHA-256, whether it matched the Hub's, and bytes resumed from a partial download. */
+  result: z
+    .object({ path: z.string(), sizeBytes: z.number().nonnegative(), sha256: z.string(), verified: z.boolean(), resumedFromBytes: z.number().nonnegative() })
+    .nullable(),
+  /** When failed: the downloader's code (NOT_FOUND, NETWORK, DISK_FULL, CORRUPT, AUTH, EXISTS...) and a one-line message. */
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+/** One download. */
+export type DownloadJob = z.infer<typeof downloadJobSchema>;
+
 /** One message of a conversation. */
 export const messageSchema = z.object({
   id,
@@ -647,6 +758,14 @@ export const settingsSchema = z.object({
   lastModelPath: z.string().nullable(),
   /** The power governor's profiles and limits. */
   governor: governorSettingsSchema,
+  /** Which other apps' model folders are read (in place). Each defaults to true. */
+  modelSources: z.object({
+    lmstudio: z.boolean(),
+    ollama: z.boolean(),
+    'huggingface-cache': z.boolean(),
+    gpt4all: z.boolean(),
+    jan: z.boolean(),
+  }),
   /** The calibration bench. */
   calibration: z.object({
     /** Calibrate uncalibrated models by itself when on AC and idle for a while. Defaults to false. */
@@ -809,6 +928,34 @@ export const apiContract = {
   },
   /** Cancels the run in progress (results already measured are kept). */
   'calibration.cancel': { input: empty, output: z.object({ cancelled: z.boolean() }) },
+  /** The models folder, disk space, memory, and the other apps' folders (what is read, what was found). */
+  'library.status': { input: empty, output: libraryStatusSchema },
+  /** The catalog of downloadable models, each with its predicted cost and quality on this machine. */
+  'library.catalog': { input: empty, output: z.object({ offers: z.array(catalogOfferSchema) }) },
+  /** About three catalog variants for this computer (Saver, Balanced, Performance), chosen with the governor's cost model. */
+  'library.recommend': { input: empty, output: recommendedLadderSchema },
+  /** Every download of this session, and partial downloads found on disk (paused). */
+  'downloads.list': { input: empty, output: z.array(downloadJobSchema) },
+  /**
+   * Downloads a model into the models folder: an `hf:<org>/<repo>/<file.gguf>` URI, `hf:<org>/<repo>:<QUANT>`,
+   * a Hub `https://…/resolve/…` URL or a plain https URL; `sha256` when known (catalog entries) is checked
+   * too. Progress comes as `downloads.changed` events. BAD_INPUT for a source that cannot be parsed.
+   */
+  'downloads.start': {
+    input: z.object({ source: z.string().trim().min(1).max(2048), sha256: z.string().regex(/^[0-9a-f]{64}$/).optional() }).strict(),
+    output: downloadJobSchema,
+  },
+  /** Pauses a download (keeps the partial file to resume, also after a restart). */
+  'downloads.pause': { input: z.object({ id: z.string().min(1).max(64) }).strict(), output: downloadJobSchema },
+  /** Resumes a paused or failed download. */
+  'downloads.resume': { input: z.object({ id: z.string().min(1).max(64) }).strict(), output: downloadJobSchema },
+  /** Cancels a download and deletes its partial file. */
+  'downloads.cancel': { input: z.object({ id: z.string().min(1).max(64) }).strict(), output: downloadJobSchema },
+  /**
+   * Deletes a model file from Wattwise's own models folder (never another app's). BAD_INPUT for a file
+   * elsewhere, NOT_FOUND for a missing one; the loaded model is unloaded first.
+   */
+  'models.delete': { input: z.object({ modelPath }).strict(), output: z.object({ deleted: z.boolean(), freedBytes: z.number().nonnegative() }) },
   /** The calibration results as CSV (MELT-style table: one row per model file). */
   'calibration.exportCsv': { input: empty, output: z.object({ fileName: z.string(), csv: z.string() }) },
   /** Power sources, battery, the recent power trace and the reply in progress (live gauges). */
@@ -875,6 +1022,15 @@ export const apiEventSchema = z.discriminatedUnion('type', [
      */
     type: z.literal('governor.decision'),
     decision: governorDecisionSchema,
+  }),
+  z.object({
+    /** A download was queued, progressed, paused, finished, failed or was cancelled. */
+    type: z.literal('downloads.changed'),
+    job: downloadJobSchema,
+  }),
+  z.object({
+    /** The installed models changed (a download finished, a model was deleted, a source was turned on or off). */
+    type: z.literal('models.changed'),
   }),
   z.object({
     /** A calibration run progressed, finished, failed or was cancelled. */

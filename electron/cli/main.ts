@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { openRuntime } from '../core/runtime.js';
 import { defaultDataDir } from '../core/paths.js';
-import { listModels, readModelInfo } from '../models/catalog.js';
+import { readModelInfo } from '../models/catalog.js';
 import type { ChatEngine } from '../engine/types.js';
 import { startWebMode } from '../server/webMode.js';
 import { calibrateUsage } from './calibrate.js';
@@ -33,7 +33,10 @@ Commands:
   governor [--models-dir DIR] [--data-dir DIR] [--json] [governor target flags]
            Prints the governor's decision and the candidate table.
   models   [--models-dir DIR] [--data-dir DIR] [--json]
-           Lists the GGUF files in the models folder, unusable ones with the reason.
+           Lists the GGUF files in the models folder and in other apps' folders (LM Studio, Ollama,
+           the Hugging Face cache, GPT4All, Jan) with their source; unusable ones with the reason.
+  models pull <hf:org/repo/file.gguf | hf:org/repo:QUANT | URL> [--models-dir DIR] [--data-dir DIR] [--json]
+           Downloads a model into the models folder: resumable, checked against the Hub's SHA-256.
   history  [--data-dir DIR] [--json]
            Lists stored conversations with message counts and token totals.
   web      [--port P] [--host H] [--data-dir DIR] [--models-dir DIR] [--cpu-only]
@@ -52,7 +55,8 @@ Governor target flags:
   --power-state-json FILE      decide for another power state, e.g.
                                {"onAc": false, "batteryPercent": 40, "batteryCapacityWh": 55, "baselinePowerW": 6}
 
-Environment: WATTWISE_DATA_DIR (data folder), WATTWISE_MODELS_DIR (models folder).`;
+Environment: WATTWISE_DATA_DIR (data folder), WATTWISE_MODELS_DIR (models folder), HF_ENDPOINT (Hugging Face
+mirror, default https://huggingface.co), HF_TOKEN (for gated repositories).`;
 
 /** A usage error: exit code 2. */
 class UsageError extends Error {}
@@ -241,33 +245,41 @@ async function chat(args: string[]): Promise<number> {
   }
 }
 
+/** What the `models` table calls each source. */
+const sourceLabels: Record<ModelInfo['source'], string> = {
+  'models-folder': 'models folder',
+  lmstudio: 'LM Studio',
+  ollama: 'Ollama',
+  'huggingface-cache': 'HF cache',
+  gpt4all: 'GPT4All',
+  jan: 'Jan',
+};
+
 async function models(args: string[]): Promise<number> {
+  if (args[0] === 'pull') return (await import('./pull.js')).pullCommand(args.slice(1));
   const v = parse(args, { 'models-dir': { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' } });
+  // Same resolution as the app (setting, --models-dir, env, default) and the same sources (Settings
+  // `modelSources`: LM Studio, Ollama, the Hugging Face cache, GPT4All, Jan), which needs the store.
+  const backend = await openRuntime({
+    dataDir: dataDirOf(v['data-dir'] as string | undefined),
+    transport: 'ipc',
+    modelsDirOverride: (v['models-dir'] as string | undefined) ?? null,
+    engineFactory: () => idleEngine,
+    telemetry: false,
+  });
   let dir: string;
   let list: ModelInfo[];
-  if (v['models-dir']) {
-    dir = resolve(v['models-dir'] as string);
-    list = await listModels(dir);
-  } else {
-    // Same resolution as the app (setting, env, default), which needs the store's settings.
-    const backend = await openRuntime({
-      dataDir: dataDirOf(v['data-dir'] as string | undefined),
-      transport: 'ipc',
-      engineFactory: () => idleEngine,
-      telemetry: false,
-    });
-    try {
-      dir = backend.modelsDir();
-      list = unwrap(await backend.request('models.list', {}));
-    } finally {
-      await backend.dispose();
-    }
+  try {
+    dir = backend.modelsDir();
+    list = unwrap(await backend.request('models.list', {}));
+  } finally {
+    await backend.dispose();
   }
   if (v.json) {
     process.stdout.write(`${JSON.stringify({ modelsDir: dir, models: list })}\n`);
     return 0;
   }
-  process.stdout.write(`Models in ${dir}\n`);
+  process.stdout.write(`Models in ${dir}${list.some((m) => m.source !== 'models-folder') ? ' and other apps\' folders' : ''}\n`);
   if (list.length === 0) {
     process.stdout.write('  (no .gguf files)\n');
     return 0;
@@ -279,9 +291,10 @@ async function models(args: string[]): Promise<number> {
     m.quantization ?? '—',
     formatBytes(m.sizeBytes),
     m.usable ? 'ok' : `unusable: ${m.problem ?? ''}`,
-    m.fileName,
+    `${sourceLabels[m.source]}${m.appName ? ` (${m.appName})` : ''}`,
+    m.source === 'models-folder' ? m.fileName : m.path,
   ]);
-  printTable(['NAME', 'ARCH', 'PARAMS', 'QUANT', 'SIZE', 'STATUS', 'FILE'], rows);
+  printTable(['NAME', 'ARCH', 'PARAMS', 'QUANT', 'SIZE', 'STATUS', 'SOURCE', 'FILE'], rows);
   return 0;
 }
 

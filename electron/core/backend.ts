@@ -34,9 +34,11 @@ import { StoreError } from '../store/storeError.js';
 import { resolveModelsDir } from './paths.js';
 import { physicalCoreCount } from './system.js';
 import { defaultGovernorSettings } from './governorSettings.js';
-import { GovernorService, type GovernorPowerInput } from './governorService.js';
+import { GovernorService, NoUsableModelError, type GovernorPowerInput } from './governorService.js';
 import { CalibrationBusyError, CalibrationInputError, CalibrationService, CalibrationUnsupportedError } from './calibrationService.js';
 import { CalibrationTable } from '../store/calibrationTable.js';
+import { LibraryError, LibraryService } from './libraryService.js';
+import type { DiscoveryOptions } from '../models/discovery.js';
 import type { PowerSampler, ReplyMeter } from '../telemetry/sampler.js';
 import { DEFAULT_IDLE_W } from '../telemetry/sources/estimate.js';
 
@@ -50,6 +52,7 @@ export const defaultSettings: Settings = {
   defaultSystemPrompt: 'You are Wattwise, a helpful and concise assistant running offline on this computer.',
   lastModelPath: null,
   governor: defaultGovernorSettings,
+  modelSources: { lmstudio: true, ollama: true, 'huggingface-cache': true, gpt4all: true, jan: true },
   calibration: { autoWhenIdleOnAc: false },
 };
 
@@ -75,6 +78,15 @@ export interface BackendOptions {
   powerStateOverride?: GovernorPowerInput | null;
   /** Memory bandwidth measurement for the governor's roofline (tests inject a fixed figure). */
   measureBandwidth?: () => number;
+  /**
+   * Automatic calibration's timing (setting `calibration.autoWhenIdleOnAc`): idle time before it starts
+   * and how often it checks, ms. Defaults: 10 min and 60 s (tests shorten them).
+   */
+  autoCalibration?: { idleMs?: number; checkEveryMs?: number };
+  /** How other apps' model folders are read (tests pass a fixture home or `false`); default: the user's home. */
+  discovery?: DiscoveryOptions | false;
+  /** Environment for downloads (`HF_ENDPOINT`, `HF_TOKEN`); default `process.env`. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** An error thrown inside a handler that must reach the caller with a specific code. */
@@ -115,6 +127,8 @@ export class Backend {
   readonly governor: GovernorService;
   /** The calibration bench (measured quality, speed, energy and memory per model file). */
   readonly calibration: CalibrationService;
+  /** The model library: catalog, recommended ladder, downloads, deleting. */
+  readonly library: LibraryService;
 
   constructor(private readonly options: BackendOptions) {
     this.modelInfoCache = options.store.modelFacts.cache('model-info', CATALOG_READER_VERSION, modelInfoSchema);
@@ -123,10 +137,24 @@ export class Backend {
       engine: options.engine,
       modelsDir: () => this.modelsDir(),
       modelInfoCache: () => this.modelInfoCache,
+      discovery: options.discovery ?? {},
       settings: () => this.effectiveSettings(),
       powerState: () => this.powerState(),
       physicalCores: physicalCoreCount,
       measureBandwidth: options.measureBandwidth,
+    });
+    this.library = new LibraryService({
+      governor: this.governor,
+      engine: options.engine,
+      modelsDir: () => this.modelsDir(),
+      settings: () => this.effectiveSettings(),
+      emitJob: (job) => this.emit({ type: 'downloads.changed', job }),
+      emitModelsChanged: () => {
+        this.emit({ type: 'models.changed' });
+        void this.announceDecision();
+      },
+      discovery: options.discovery ?? {},
+      env: options.env,
     });
     this.calibration = new CalibrationService({
       store: options.store,
@@ -145,6 +173,7 @@ export class Backend {
     this.stopAutoCalibration = this.calibration.startAuto({
       enabled: () => this.settings().calibration.autoWhenIdleOnAc,
       onAc: () => this.powerState().onAc,
+      ...options.autoCalibration,
     });
     this.unsubscribeEngine = options.engine.onStatus((status) => {
       this.emit({ type: 'engine.status', status });
@@ -284,6 +313,7 @@ export class Backend {
     this.disposed = true;
     this.stopAutoCalibration();
     await this.calibration.dispose();
+    await this.library.dispose();
     for (const f of this.inFlight.values()) f.controller.abort();
     await this.idle();
     this.unsubscribeEngine();
@@ -331,7 +361,16 @@ export class Backend {
       platform: process.platform,
       physicalCores: await physicalCoreCount(),
     }),
-    'models.list': () => listModels(this.modelsDir(), { cache: this.modelInfoCache }),
+    'models.list': () => this.governor.installedModels(this.effectiveSettings()),
+    'models.delete': ({ modelPath }) => this.library.delete(modelPath),
+    'library.status': () => this.library.status(),
+    'library.catalog': async () => ({ offers: await this.library.offers() }),
+    'library.recommend': () => this.library.recommend(),
+    'downloads.list': () => this.library.list(),
+    'downloads.start': ({ source, sha256 }) => this.library.start(source, sha256),
+    'downloads.pause': ({ id }) => this.library.pause(id),
+    'downloads.resume': ({ id }) => this.library.resume(id),
+    'downloads.cancel': ({ id }) => this.library.cancel(id),
     'engine.status': () => this.options.engine.status(),
     'engine.load': async ({ modelPath }) => {
       await this.checkModel(modelPath);
@@ -431,7 +470,8 @@ export class Backend {
     'settings.update': (patch) => {
       const updated = this.options.store.updateSettings(patch, defaultSettings);
       if (patch.governor !== undefined) this.governor.resetHysteresis();
-      if (patch.governor !== undefined || patch.modelsDir !== undefined || patch.threads !== undefined || patch.contextSize !== undefined) {
+      if (patch.modelsDir !== undefined || patch.modelSources !== undefined) this.emit({ type: 'models.changed' });
+      if (patch.governor !== undefined || patch.modelsDir !== undefined || patch.threads !== undefined || patch.contextSize !== undefined || patch.modelSources !== undefined) {
         void this.announceDecision();
       }
       return updated;
@@ -519,8 +559,11 @@ export class Backend {
     let choice;
     try {
       choice = await this.governor.chooseForReply();
-    } catch {
-      throw new ApiFailure({ code: 'NO_MODEL', message: `No usable model: put a .gguf file in ${this.modelsDir()}` });
+    } catch (error) {
+      if (error instanceof NoUsableModelError) {
+        throw new ApiFailure({ code: 'NO_MODEL', message: `No usable model: download one in Models, or put a .gguf file in ${this.modelsDir()}` });
+      }
+      throw error;
     }
     this.pendingGovernor.set(conversationId, {
       profile: choice.decision.profile,
@@ -687,6 +730,7 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof StoreError) return { code: error.code, message: error.message };
   if (error instanceof z.ZodError) return { code: 'BAD_INPUT', message: z.prettifyError(error) };
   if (error instanceof CalibrationBusyError) return { code: 'BUSY', message: error.message };
+  if (error instanceof LibraryError) return { code: error.code, message: error.message };
   if (error instanceof CalibrationInputError) return { code: error.code, message: error.message };
   if (error instanceof CalibrationUnsupportedError) return { code: 'INTERNAL', message: error.message };
   const message = error instanceof Error ? error.message : String(error);

@@ -21,9 +21,13 @@ import {
   type GovernorTarget,
   type MachineModel,
   type PowerState,
+  type RecentUsage,
+  type CostPrediction,
 } from '../governor/index.js';
 import type { ChatEngine, MemoryFit } from '../engine/types.js';
-import { listModels } from '../models/catalog.js';
+import { listInstalledModels } from '../models/library.js';
+import type { DiscoveryOptions } from '../models/discovery.js';
+import { catalogEntryUri, catalogKvBytesPerToken, type CatalogEntry } from '../../shared/modelCatalog.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_ACTIVE_W_PER_CORE } from '../telemetry/sources/estimate.js';
 import { memoryBandwidth } from './machineFacts.js';
@@ -51,6 +55,20 @@ export const typicalKvFillTokens = 512;
  * describe what the user gets better, but one or two short replies are noisier than the bench.
  */
 export const MIN_REPLIES_OVER_CALIBRATION = 3;
+
+/**
+ * Memory a catalog model needs beyond its file and KV cache for the estimate before download: 512 MiB
+ * (llama.cpp's CPU compute buffers for a 2–4k context are 0.1–0.5 GiB for 1–8B models, plus the process).
+ * The installed files are estimated by node-llama-cpp instead.
+ */
+export const CATALOG_COMPUTE_OVERHEAD_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Share of the machine's total RAM a recommended model may take: 0.7 (a product choice: the OS, the app and
+ * a browser keep working beside it). Total rather than free memory: what is free now says little about a
+ * download used later.
+ */
+export const CATALOG_MEMORY_SHARE = 0.7;
 
 /**
  * Smallest model whose measured speed may say what the memory bandwidth is: 128 MiB. Below it a model can
@@ -93,6 +111,8 @@ export interface GovernorServiceOptions {
   modelsDir: () => string;
   /** The persistent cache of model headers (the store's), if any. */
   modelInfoCache?: () => FactCache<ModelInfo> | null;
+  /** How other apps' model folders are read (tests pass a fixture home); `false` reads none. Default: the user's home. */
+  discovery?: DiscoveryOptions | false;
   /** Settings with per-process overrides applied. */
   settings: () => Settings;
   /** The power state now. */
@@ -101,6 +121,14 @@ export interface GovernorServiceOptions {
   now?: () => number;
   /** Memory bandwidth measurement (tests inject a fixed figure). */
   measureBandwidth?: () => number;
+}
+
+/** No usable model is installed: the backend reports NO_MODEL (every other failure keeps its own code). */
+export class NoUsableModelError extends Error {
+  override readonly name = 'NoUsableModelError';
+  constructor() {
+    super('no usable model is installed');
+  }
 }
 
 /** What the backend needs for one reply. */
@@ -131,7 +159,7 @@ export class GovernorService {
     const settings = this.options.settings();
     const power = this.powerState();
     const profile = input.profile ?? (power.onAc ? settings.governor.acProfile : settings.governor.batteryProfile);
-    const models = (await listModels(this.options.modelsDir(), { cache: this.options.modelInfoCache?.() ?? null })).filter((m) => m.usable);
+    const models = (await this.installedModels(settings)).filter((m) => m.usable);
     const { inputs, calibrations } = await this.candidateInputs(models, settings);
     const { machine, small, bandwidthSource } = this.machineModel(inputs);
     const candidates = buildCandidates(inputs, (input) => (input.sizeBytes < MIN_BANDWIDTH_INFERENCE_BYTES ? small : machine));
@@ -159,13 +187,75 @@ export class GovernorService {
   }
 
   /**
+   * Every installed model (the models folder and, per Settings `modelSources`, other apps' folders), usable
+   * or not, as `models.list` shows them.
+   */
+  installedModels(settings: Settings = this.options.settings()): Promise<ModelInfo[]> {
+    return listInstalledModels({
+      modelsDir: this.options.modelsDir(),
+      sources: settings.modelSources,
+      discovery: this.options.discovery ?? {},
+      cache: this.options.modelInfoCache?.() ?? null,
+    });
+  }
+
+  /**
+   * Catalog entries as candidates predicted for this machine, on the same footing as the installed ones:
+   * the roofline calibrated by what was measured here, the quality on the absolute scale (published or
+   * prior), threads as the installed models use (the most common calibrated count, else Settings, else
+   * the physical cores), and memory fit from a size estimate: file + F16 KV cache of the configured
+   * context + {@link CATALOG_COMPUTE_OVERHEAD_BYTES}, within {@link CATALOG_MEMORY_SHARE} of `totalMemoryBytes`.
+   * @returns the candidates (in `entries` order, `modelPath` = the entry's `hf:` URI), the power state and the usage.
+   */
+  async catalogCandidates(entries: readonly CatalogEntry[], totalMemoryBytes: number): Promise<{ candidates: Candidate[]; memoryBytes: number[]; power: PowerState; usage: RecentUsage }> {
+    const settings = this.options.settings();
+    const models = (await this.installedModels(settings)).filter((m) => m.usable);
+    const { inputs } = await this.candidateInputs(models, settings);
+    const { machine, small } = this.machineModel(inputs);
+    const counts = new Map<number, number>();
+    for (const i of inputs) counts.set(i.settings.threads, (counts.get(i.settings.threads) ?? 0) + 1);
+    const common = [...counts.entries()].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0]?.[0];
+    const threads = settings.threads ?? common ?? (await this.options.physicalCores());
+    const memoryBytes: number[] = [];
+    const catalogInputs: CandidateInput[] = entries.map((e) => {
+      const contextSize = Math.min(settings.contextSize, e.contextLength);
+      const kv = catalogKvBytesPerToken(e);
+      const memory = e.sizeBytes + kv * contextSize + CATALOG_COMPUTE_OVERHEAD_BYTES;
+      memoryBytes.push(memory);
+      const fits = memory <= totalMemoryBytes * CATALOG_MEMORY_SHARE;
+      return {
+        modelPath: catalogEntryUri(e),
+        fileName: e.file,
+        name: e.name,
+        family: `${e.basename}`.toLowerCase(),
+        basename: e.basename,
+        sizeLabel: e.sizeLabel,
+        architecture: e.architecture,
+        parameterCount: e.parameterCount,
+        sizeBytes: e.sizeBytes,
+        quantization: e.quantization,
+        fits,
+        memoryReason: fits ? null : `needs about ${(memory / 1024 ** 3).toFixed(1)} GiB, more than ${Math.round(CATALOG_MEMORY_SHARE * 100)}% of this computer's ${(totalMemoryBytes / 1024 ** 3).toFixed(0)} GiB`,
+        settings: { threads, gpuLayers: 0, contextSize },
+        measured: null,
+        kvCacheBytesPerToken: kv * Math.min(typicalKvFillTokens, contextSize),
+        measuredQuality: null,
+      };
+    });
+    const candidates = buildCandidates(catalogInputs, (input) => (input.sizeBytes < MIN_BANDWIDTH_INFERENCE_BYTES ? small : machine));
+    const usage = this.options.store.recentUsage({ sinceMs: 7 * 24 * 3_600_000, now: this.now() });
+    return { candidates, memoryBytes, power: this.powerState(), usage: { tokensPerHour: usage.replies >= 3 ? usage.tokensPerHour : null } };
+  }
+
+  /**
    * The model for the next reply of an unpinned conversation: the decision's choice, unless hysteresis
    * keeps the loaded model (switch only when the gain beats the load cost, at most once per interval).
-   * @throws Error when no usable model is installed (the caller turns it into NO_MODEL).
+   * @throws NoUsableModelError when no usable model is installed (the caller turns it into NO_MODEL); the
+   *   store's and the engine's errors as they are.
    */
   async chooseForReply(): Promise<GovernedChoice> {
     const { decision, models, raw } = await this.decide();
-    if (!raw.chosen) throw new Error('no usable model is installed');
+    if (!raw.chosen) throw new NoUsableModelError();
     const loadedPath = this.options.engine.status().modelPath;
     const current = loadedPath ? (raw.ranked.find((r) => r.candidate.modelPath === loadedPath)?.candidate ?? null) : null;
     const settings = this.options.settings();
@@ -183,7 +273,7 @@ export class GovernorService {
     const path = advice.keep && current ? current.modelPath : (advice.switchTo ?? raw.chosen).modelPath;
     if (!advice.keep && loadedPath !== path) this.lastSwitchAt = this.now();
     const model = models.find((m) => m.path === path);
-    if (!model) throw new Error('no usable model is installed');
+    if (!model) throw new NoUsableModelError();
     return { model, decision, keptReason: advice.keep && current && current.modelPath !== raw.chosen.modelPath ? advice.reason : null };
   }
 
@@ -403,6 +493,17 @@ export function targetFor(profile: ProfileId, settings: GovernorSettings, power:
   };
 }
 
+/** A cost prediction as the contract carries it: non-finite or negative figures become 0. */
+export function costPredictionDto(cost: CostPrediction): GovernorCandidate['predicted'] {
+  return {
+    decodeTokensPerSecond: finite(cost.decodeTokensPerSecond),
+    prefillTokensPerSecond: finite(cost.prefillTokensPerSecond),
+    powerW: finite(cost.powerW),
+    energyJPerToken: finite(cost.energyJPerToken),
+    source: cost.source,
+  };
+}
+
 function toCandidateDto(c: Candidate, r: Decision['ranked'][number], calibration: CalibrationResult | undefined): GovernorCandidate {
   return {
     modelPath: c.modelPath,
@@ -413,13 +514,7 @@ function toCandidateDto(c: Candidate, r: Decision['ranked'][number], calibration
     parameterCount: c.parameterCount,
     sizeBytes: c.sizeBytes,
     settings: c.settings,
-    predicted: {
-      decodeTokensPerSecond: finite(c.cost.decodeTokensPerSecond),
-      prefillTokensPerSecond: finite(c.cost.prefillTokensPerSecond),
-      powerW: finite(c.cost.powerW),
-      energyJPerToken: finite(c.cost.energyJPerToken),
-      source: c.cost.source,
-    },
+    predicted: costPredictionDto(c.cost),
     quality: Math.min(1, Math.max(0, c.quality)),
     qualitySource: c.qualitySource,
     qualityBasis: c.qualityBasis,
@@ -451,13 +546,7 @@ export function toDecisionDto(
   // The chosen row carries the decision's prediction (derated when throttled).
   const chosen = candidates.find((c) => c.chosen) ?? null;
   if (chosen && d.predicted) {
-    chosen.predicted = {
-      decodeTokensPerSecond: finite(d.predicted.decodeTokensPerSecond),
-      prefillTokensPerSecond: finite(d.predicted.prefillTokensPerSecond),
-      powerW: finite(d.predicted.powerW),
-      energyJPerToken: finite(d.predicted.energyJPerToken),
-      source: d.predicted.source,
-    };
+    chosen.predicted = costPredictionDto(d.predicted);
   }
   return {
     profile: extra.profile,

@@ -45,6 +45,12 @@ export interface RuntimeOptions {
   powerStateOverride?: BackendOptions['powerStateOverride'];
   /** Memory bandwidth measurement for the governor (tests inject a fixed figure). */
   measureBandwidth?: () => number;
+  /** Automatic calibration's timing (tests shorten it); see `BackendOptions.autoCalibration`. */
+  autoCalibration?: BackendOptions['autoCalibration'];
+  /** How other apps' model folders are read; see `BackendOptions.discovery`. */
+  discovery?: BackendOptions['discovery'];
+  /** Environment for downloads; see `BackendOptions.env`. */
+  env?: BackendOptions['env'];
   /** App version; defaults to package.json's. */
   version?: string;
 }
@@ -130,6 +136,9 @@ export async function openRuntime(options: RuntimeOptions): Promise<Backend> {
     sampler,
     powerStateOverride: options.powerStateOverride ?? null,
     measureBandwidth: options.measureBandwidth,
+    autoCalibration: options.autoCalibration,
+    discovery: options.discovery,
+    env: options.env,
     dataDir: options.dataDir,
     modelsDirOverride: options.modelsDirOverride ?? null,
     transport: options.transport,

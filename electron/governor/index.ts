@@ -13,4 +13,5 @@ export * from './publishedScores.js';
 export * from './costModel.js';
 export * from './profiles.js';
 export * from './hysteresis.js';
+export * from './recommend.js';
 export * from './decide.js';

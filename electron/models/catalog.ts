@@ -27,7 +27,7 @@ import { statKey, type FactCache } from './fileIdentity.js';
  * Version of what {@link readModelInfo} computes from a header: persistent caches of `ModelInfo`
  * (`FactCache`) are valid only for the same version. Bump it when the reading rules change.
  */
-export const CATALOG_READER_VERSION = '2';
+export const CATALOG_READER_VERSION = '3';
 
 /** Options of {@link readModelInfo} and {@link listModels}. */
 export interface CatalogReadOptions {
@@ -104,9 +104,6 @@ function isLaterSplitPart(name: string): boolean {
 /** A file that cannot be used: `message` is the one-line `problem` shown to the user. */
 class UnusableModelError extends Error {}
 
-/** Internal: the walk needs more bytes of the file than are buffered so far. */
-class NeedMoreBytes extends Error {}
-
 /** What {@link inspectGgufLayout} learned about one GGUF file. */
 export interface GgufLayout {
   /** GGUF format version (2 or 3). */
@@ -127,121 +124,198 @@ const GGML_MAX_DIMS = 4;
 const GGUF_DEFAULT_ALIGNMENT = 32;
 
 /**
- * Walks the GGUF header in `buf` (the first `buf.length` bytes of a `fileSize`-byte file) without trusting
- * any declared length. Throws {@link NeedMoreBytes} when `buf` is shorter than the file and more is
- * needed, {@link UnusableModelError} for a malformed or truncated header.
+ * Bounds of the header walk, so a crafted file can cost neither much memory nor much time (a header that
+ * declared a 2 GiB string or 10 million tensors used to take minutes and gigabytes, or abort the process).
+ * Real files are far inside them: the largest headers are the big-vocabulary ones (Gemma's 256k tokens with
+ * scores and types: ≈ 6 MiB; 152k tokens + 151k merges for Qwen: ≈ 8 MiB), and the most tensors are a few
+ * thousand (a 671B MoE with merged experts: ≈ 1,000–2,000).
  */
-function walkGgufHeader(buf: Buffer, fileSize: number): GgufLayout {
-  let pos = 0;
-  const take = (n: number | bigint): number => {
-    const len = Number(n);
-    if (!Number.isSafeInteger(len) || pos + len > fileSize) throw new UnusableModelError('truncated GGUF header');
-    if (pos + len > buf.length) throw new NeedMoreBytes();
-    const at = pos;
-    pos += len;
-    return at;
-  };
-  const u32 = () => buf.readUInt32LE(take(4));
-  const u64 = () => buf.readBigUInt64LE(take(8));
-  const str = () => {
-    const len = u64();
-    const at = take(len);
-    return buf.toString('utf8', at, at + Number(len));
-  };
-  /** Skips one value of `type`; returns it when it is a small scalar the caller may want. */
-  const skipValue = (type: number, depth: number): number | null => {
+export const GGUF_HEADER_LIMITS = {
+  /** Header (metadata + tensor table) size, bytes: 64 MiB. */
+  maxHeaderBytes: 64 * 1024 * 1024,
+  /** Metadata entries. */
+  maxKeys: 65_536,
+  /** Tensors. */
+  maxTensors: 65_536,
+  /** Length of a key or a tensor name, bytes (llama.cpp's GGML_MAX_NAME is 64; keys are short). */
+  maxNameBytes: 65_536,
+  /** Bytes read from the file at once. */
+  chunkBytes: 1024 * 1024,
+} as const;
+
+/**
+ * A forward-only reader over the first {@link GGUF_HEADER_LIMITS.maxHeaderBytes} of a file, one bounded
+ * chunk at a time: values the walk does not need (string contents, arrays) are skipped by moving the
+ * position, never buffered, so no read asks for more than `chunkBytes` and memory stays at one chunk.
+ */
+class HeaderReader {
+  private buf = Buffer.alloc(0);
+  /** File offset of `buf[0]`. */
+  private bufStart = 0;
+  pos = 0;
+
+  constructor(
+    private readonly handle: import('node:fs/promises').FileHandle,
+    private readonly fileSize: number,
+  ) {}
+
+  /** The header may not reach past the file's end nor past the header limit. */
+  private check(end: number): void {
+    if (end > this.fileSize) throw new UnusableModelError('truncated GGUF header');
+    if (end > GGUF_HEADER_LIMITS.maxHeaderBytes) {
+      throw new UnusableModelError(`GGUF header too large (over ${GGUF_HEADER_LIMITS.maxHeaderBytes / 1024 / 1024} MiB): not a file llama.cpp can use`);
+    }
+  }
+
+  /** `n` bytes at the position (n ≤ chunkBytes), advancing. */
+  private async bytes(n: number): Promise<Buffer> {
+    const end = this.pos + n;
+    this.check(end);
+    if (this.pos < this.bufStart || end > this.bufStart + this.buf.length) {
+      const want = Math.min(Math.max(n, GGUF_HEADER_LIMITS.chunkBytes), this.fileSize - this.pos);
+      const fresh = Buffer.alloc(want);
+      const { bytesRead } = await this.handle.read(fresh, 0, want, this.pos);
+      this.buf = fresh.subarray(0, bytesRead);
+      this.bufStart = this.pos;
+      if (bytesRead < n) throw new UnusableModelError('truncated GGUF header');
+    }
+    const at = this.pos - this.bufStart;
+    this.pos = end;
+    return this.buf.subarray(at, at + n);
+  }
+
+  async u32(): Promise<number> {
+    return (await this.bytes(4)).readUInt32LE(0);
+  }
+
+  /** A u64 as a number; lengths and counts above 2^53 are lies in any file that fits a disk. */
+  async u64(): Promise<number> {
+    const v = (await this.bytes(8)).readBigUInt64LE(0);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new UnusableModelError('truncated GGUF header');
+    return Number(v);
+  }
+
+  /** Moves past `n` bytes without reading them (they must still lie inside the file and the header limit). */
+  skip(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new UnusableModelError('truncated GGUF header');
+    this.check(this.pos + n);
+    this.pos += n;
+  }
+
+  /** A short string (a key or a tensor name, ≤ maxNameBytes). */
+  async name(): Promise<string> {
+    const len = await this.u64();
+    this.check(this.pos + len);
+    if (len > GGUF_HEADER_LIMITS.maxNameBytes) throw new UnusableModelError(`corrupt GGUF header (a ${len}-byte name)`);
+    return len === 0 ? '' : (await this.bytes(len)).toString('utf8');
+  }
+}
+
+/**
+ * Walks the GGUF header of an open file without trusting any declared length or count: a bounded,
+ * forward-only read ({@link HeaderReader}, {@link GGUF_HEADER_LIMITS}). Throws {@link UnusableModelError}
+ * for a malformed, truncated or oversized header.
+ */
+async function walkGgufHeader(handle: import('node:fs/promises').FileHandle, fileSize: number): Promise<GgufLayout> {
+  const r = new HeaderReader(handle, fileSize);
+  const skipValue = async (type: number, depth: number): Promise<number | null> => {
     const size = ggufScalarSizes[type];
     if (size != null) {
-      const at = take(size);
-      return size === 4 && type === 4 ? buf.readUInt32LE(at) : null;
+      if (size === 4 && type === 4) return r.u32();
+      r.skip(size);
+      return null;
     }
     if (type === GGUF_TYPE_STRING) {
-      take(u64());
+      r.skip(await r.u64());
       return null;
     }
     if (type === GGUF_TYPE_ARRAY) {
       if (depth > 4) throw new UnusableModelError('corrupt GGUF header (arrays nested too deep)');
-      const itemType = u32();
-      const count = u64();
+      const itemType = await r.u32();
+      const count = await r.u64();
       const itemSize = ggufScalarSizes[itemType];
       if (itemSize != null) {
-        take(count * BigInt(itemSize));
+        r.skip(count * itemSize);
         return null;
       }
       if (itemType !== GGUF_TYPE_STRING && itemType !== GGUF_TYPE_ARRAY) {
         throw new UnusableModelError(`corrupt GGUF header (unknown value type ${itemType})`);
       }
-      // Each string or array takes at least 8 bytes: a count larger than the rest of the file is a lie.
-      if (count * 8n > BigInt(fileSize - pos)) throw new UnusableModelError('truncated GGUF header');
-      for (let i = 0n; i < count; i++) skipValue(itemType, depth + 1);
+      // Each string or array takes at least 8 bytes: a count larger than what is left is a lie.
+      r.skip(0);
+      if (count * 8 > Math.min(fileSize, GGUF_HEADER_LIMITS.maxHeaderBytes) - r.pos) throw new UnusableModelError('truncated GGUF header');
+      for (let i = 0; i < count; i++) await skipValue(itemType, depth + 1);
       return null;
     }
     throw new UnusableModelError(`corrupt GGUF header (unknown value type ${type})`);
   };
 
-  const magicAt = take(Math.min(4, fileSize));
-  const magic = buf.subarray(magicAt, magicAt + 4);
-  if (!Buffer.from('GGUF').subarray(0, magic.length).equals(magic)) {
-    throw new UnusableModelError('not a GGUF file (bad magic)');
+  if (fileSize < 4) {
+    const head = Buffer.alloc(fileSize);
+    await handle.read(head, 0, fileSize, 0);
+    if (!Buffer.from('GGUF').subarray(0, fileSize).equals(head)) throw new UnusableModelError('not a GGUF file (bad magic)');
+    throw new UnusableModelError('truncated GGUF header');
   }
-  if (magic.length < 4) throw new UnusableModelError('truncated GGUF header');
-  const version = u32();
+  const magic = Buffer.alloc(4);
+  await handle.read(magic, 0, 4, 0);
+  if (!magic.equals(Buffer.from('GGUF'))) throw new UnusableModelError('not a GGUF file (bad magic)');
+  r.skip(4);
+  const version = await r.u32();
   if (version !== 2 && version !== 3) {
     if (version === 1) throw new UnusableModelError('unsupported GGUF version 1 (llama.cpp reads versions 2 and 3)');
     const swapped = ((version & 0xff) << 24) | ((version >>> 8) & 0xff) << 16 | ((version >>> 16) & 0xff) << 8 | (version >>> 24);
     if (swapped === 2 || swapped === 3) throw new UnusableModelError('unsupported GGUF file (big-endian byte order)');
     throw new UnusableModelError(`unsupported GGUF version ${version}`);
   }
-  const tensorCount = u64();
-  const kvCount = u64();
+  const tensorCount = await r.u64();
+  const kvCount = await r.u64();
   // Minimum sizes: a metadata entry is ≥ 13 bytes (key length, type, 1-byte value), a tensor entry ≥ 24.
-  if (kvCount * 13n + tensorCount * 24n > BigInt(fileSize - pos)) throw new UnusableModelError('truncated GGUF header');
+  if (kvCount * 13 + tensorCount * 24 > fileSize - r.pos) throw new UnusableModelError('truncated GGUF header');
+  if (tensorCount > GGUF_HEADER_LIMITS.maxTensors) throw new UnusableModelError(`corrupt GGUF header (${tensorCount} tensors; at most ${GGUF_HEADER_LIMITS.maxTensors})`);
+  if (kvCount > GGUF_HEADER_LIMITS.maxKeys) throw new UnusableModelError(`corrupt GGUF header (${kvCount} metadata keys; at most ${GGUF_HEADER_LIMITS.maxKeys})`);
 
   let alignment = GGUF_DEFAULT_ALIGNMENT;
-  for (let i = 0n; i < kvCount; i++) {
-    const key = str();
-    const type = u32();
-    const value = skipValue(type, 0);
+  for (let i = 0; i < kvCount; i++) {
+    const key = await r.name();
+    const type = await r.u32();
+    const value = await skipValue(type, 0);
     if (key === 'general.alignment' && value != null) alignment = value;
   }
   if (alignment === 0 || alignment % 8 !== 0) throw new UnusableModelError(`corrupt GGUF header (alignment ${alignment})`);
 
   const tensors: GgufLayout['tensors'] = [];
-  for (let i = 0n; i < tensorCount; i++) {
-    take(u64()); // name
-    const dims = u32();
+  for (let i = 0; i < tensorCount; i++) {
+    await r.name();
+    const dims = await r.u32();
     if (dims > GGML_MAX_DIMS) throw new UnusableModelError(`corrupt GGUF header (tensor with ${dims} dimensions)`);
-    for (let d = 0; d < dims; d++) u64();
-    const ggmlType = u32();
-    const offset = Number(u64());
+    for (let d = 0; d < dims; d++) await r.u64();
+    const ggmlType = await r.u32();
+    const offset = await r.u64();
     tensors.push({ ggmlType, offset });
   }
-  const dataOffset = Math.ceil(pos / alignment) * alignment;
+  const dataOffset = Math.ceil(r.pos / alignment) * alignment;
   return { version, dataOffset, tensors };
 }
 
 /**
- * Reads and checks the GGUF header of `filePath` (bounds-checked: no declared length is trusted). Reads
- * the file in growing chunks, so only about the header is read. Throws an `Error` whose message is a
- * one-line problem: `not a GGUF file (bad magic)`, `truncated GGUF header`, `file is empty`,
- * `unsupported GGUF version N`, `corrupt GGUF header (...)`, or a file-system error.
+ * Reads and checks the GGUF header of `filePath` (bounded: no declared length or count is trusted, at most
+ * {@link GGUF_HEADER_LIMITS.maxHeaderBytes} are read, one chunk at a time). Only regular files are opened
+ * (a FIFO or a device would block the read). Throws an `Error` whose message is a one-line problem:
+ * `not a GGUF file (bad magic)`, `truncated GGUF header`, `file is empty`, `unsupported GGUF version N`,
+ * `corrupt GGUF header (...)`, `GGUF header too large (...)`, `not a regular file`, or a file-system error.
  */
 export async function inspectGgufLayout(filePath: string): Promise<GgufLayout> {
-  const handle = await open(filePath, fsConstants.O_RDONLY);
+  const st = await stat(filePath);
+  if (st.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+  if (!st.isFile()) throw new UnusableModelError('not a regular file (a pipe, socket or device cannot be a model)');
+  // O_NONBLOCK: should the path be swapped for a FIFO after the stat, the open does not wait for a writer.
+  const handle = await open(filePath, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
   try {
-    const fileSize = (await handle.stat()).size;
+    const hst = await handle.stat();
+    if (!hst.isFile()) throw new UnusableModelError('not a regular file (a pipe, socket or device cannot be a model)');
+    const fileSize = hst.size;
     if (fileSize === 0) throw new UnusableModelError('file is empty');
-    let want = Math.min(fileSize, 256 * 1024);
-    for (;;) {
-      const buf = Buffer.alloc(want);
-      const { bytesRead } = await handle.read(buf, 0, want, 0);
-      try {
-        return walkGgufHeader(buf.subarray(0, bytesRead), bytesRead < want ? bytesRead : fileSize);
-      } catch (err) {
-        if (!(err instanceof NeedMoreBytes) || want >= fileSize) throw err;
-        want = Math.min(fileSize, want * 4);
-      }
-    }
+    return await walkGgufHeader(handle, fileSize);
   } finally {
     await handle.close();
   }
@@ -403,6 +477,8 @@ async function readModelInfoUncached(path: string): Promise<ModelInfo> {
     family: null,
     sizeLabel: null,
     basename: null,
+    source: 'models-folder',
+    appName: null,
     kvCacheBytesPerToken: null,
   };
   try {

@@ -96,10 +96,10 @@ async function start(): Promise<void> {
   });
   mainWindow = createWindow();
   app.on('second-instance', () => {
-    if (mainWindow) {
-      if (mainWindow.isMinimized()) mainWindow.restore();
-      mainWindow.focus();
-    }
+    // Also after the window was closed while downloads went on in the background.
+    if (!mainWindow || mainWindow.isDestroyed()) mainWindow = createWindow();
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
   });
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow();
@@ -115,7 +115,16 @@ app.on('before-quit', (event) => {
   void backend.dispose().finally(() => app.quit());
 });
 app.on('window-all-closed', () => {
-  if (process.platform !== 'darwin') app.quit();
+  if (process.platform === 'darwin') return;
+  // Downloads go on after the window closes; the app quits when they are done (opening Wattwise again
+  // brings the window back through 'second-instance').
+  if (backend?.library.downloading()) {
+    void backend.library.idle().then(() => {
+      if (BrowserWindow.getAllWindows().length === 0) app.quit();
+    });
+    return;
+  }
+  app.quit();
 });
 
 start().catch((error: unknown) => {

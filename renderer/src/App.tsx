@@ -5,6 +5,7 @@ import { ChatView } from './components/ChatView';
 import { EnergyPanel } from './components/EnergyPanel';
 import { EnergyView } from './components/EnergyView';
 import { GovernorView } from './components/GovernorView';
+import { ModelsView } from './components/library/ModelsView';
 import { AuthScreen, FullPage, Splash } from './components/FullPage';
 import { SettingsDialog } from './components/SettingsDialog';
 import { Sidebar } from './components/Sidebar';
@@ -69,13 +70,13 @@ export function App() {
     );
   }
   // The energy column sits beside the chat in wide windows and over it in narrow ones; the Energy and
-  // Governor views have the whole main area.
+  // Governor and Models views have the whole main area.
   const showPanel = view === 'chat' && (narrow ? panelOverlay : panelOpen);
   const besideChat = showPanel && !narrow;
   return (
     <div className={`app${besideChat ? ' has-energy' : ''}`}>
       <Sidebar onOpenSettings={() => setSettingsOpen(true)} />
-      {view === 'energy' ? <EnergyView /> : view === 'governor' ? <GovernorView /> : <ChatView />}
+      {view === 'energy' ? <EnergyView /> : view === 'governor' ? <GovernorView /> : view === 'models' ? <ModelsView /> : <ChatView />}
       {showPanel && <EnergyPanel overlay={narrow} onClose={closePanel} />}
       <SettingsDialog open={settingsOpen} onClose={() => setSettingsOpen(false)} />
     </div>

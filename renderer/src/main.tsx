@@ -9,6 +9,7 @@ import './styles/app.css';
 import './styles/markdown.css';
 import './styles/energy.css';
 import './styles/governor.css';
+import './styles/library.css';
 
 // A new link pasted into this tab (same page, new #token=...) replaces the stored token.
 window.addEventListener('hashchange', () => {

@@ -45,12 +45,17 @@ export interface WebProcess {
  * waits for the printed URL, and returns it. The renderer must already be built (scripts/test.mjs builds
  * it before the e2e suite), so `--no-build` is passed.
  */
-export async function startWebProcess(options: { dataDir: string; modelsDir: string }): Promise<WebProcess> {
+export async function startWebProcess(options: {
+  dataDir: string;
+  modelsDir: string;
+  /** Extra environment for the child (e.g. `HF_ENDPOINT`, `HOME`), over this process's. */
+  env?: Record<string, string | undefined>;
+}): Promise<WebProcess> {
   mkdirSync(options.dataDir, { recursive: true });
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(repoRoot, 'electron/cli/main.ts'), 'web', '--port', '0', '--data-dir', options.dataDir, '--models-dir', options.modelsDir, '--cpu-only', '--no-build'],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: options.env ? { ...process.env, ...options.env } : process.env },
   );
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));

@@ -14,9 +14,10 @@ export function tempDir(prefix = 'wattwise-test-'): { dir: string; cleanup: () =
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Opens a backend on `dataDir` (default: a new temp folder). */
+/** Opens a backend on `dataDir` (default: a new temp folder), reading no other app's model folder unless `discovery` is given. */
 export async function openTestBackend(options: Partial<RuntimeOptions> & { dataDir: string }): Promise<Backend> {
-  return openRuntime({ transport: 'ipc', gpu: false, ...options });
+  // Other apps' folders are not read unless a test asks (with a fixture home): the machine's own never leak in.
+  return openRuntime({ transport: 'ipc', gpu: false, discovery: false, ...options });
 }
 
 /** The value of an ok result; throws with the error otherwise. */

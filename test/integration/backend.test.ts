@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import type { Backend } from '../../electron/core/backend.js';
 import { openTestBackend, ok, tempDir, waitForDone } from '../helpers/runtime.js';
 import { testModel } from '../helpers/models.js';
+import { ScriptedEngine } from '../../electron/engine/scriptedEngine.js';
+import { StoreError } from '../../electron/store/storeError.js';
 
 const stories = testModel('stories260K.gguf');
 const tinyQ8 = testModel('TinyStories-656K-Q8_0.gguf');
@@ -212,6 +214,32 @@ describe('backend with llama.cpp', () => {
       const r = await other.request('chat.send', { conversationId: conversation.id, content: 'hi' });
       assert.equal(!r.ok && r.error.code, 'NO_MODEL');
       assert.match(!r.ok ? r.error.message : '', /empty/);
+    } finally {
+      await other.dispose();
+      fresh.cleanup();
+    }
+  });
+
+  test('a governor failure that is not "no model" keeps its own error (never shown as NO_MODEL)', async () => {
+    const fresh = tempDir();
+    const models = join(fresh.dir, 'models');
+    mkdirSync(models);
+    copyFileSync(stories, join(models, 'stories.gguf'));
+    const other = await openTestBackend({
+      dataDir: join(fresh.dir, 'data'),
+      modelsDirOverride: models,
+      engineFactory: () => {
+        const engine = new ScriptedEngine({ replies: ['never'] });
+        // The memory check failing like a broken disk would, inside the governor's decision.
+        engine.checkFit = () => Promise.reject(new StoreError('STORAGE_FAILED', 'disk I/O error'));
+        return engine;
+      },
+    });
+    try {
+      const conversation = ok(await other.request('conversations.create', {}));
+      const r = await other.request('chat.send', { conversationId: conversation.id, content: 'hi' });
+      assert.equal(!r.ok && r.error.code, 'STORAGE_FAILED');
+      assert.match(!r.ok ? r.error.message : '', /disk I\/O error/);
     } finally {
       await other.dispose();
       fresh.cleanup();

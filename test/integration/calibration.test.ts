@@ -229,6 +229,44 @@ describe('calibration bench on the stories260K ladder', () => {
     }
   });
 
+  test('automatic calibration: off by default; when on, on AC and idle, it measures the uncalibrated models by itself', async () => {
+    const dir = join(tmp.dir, 'data-auto');
+    const backend = await openTestBackend({
+      dataDir: dir,
+      modelsDirOverride: modelsDir,
+      telemetry: false,
+      powerStateOverride: onAc,
+      measureBandwidth: () => 20e9,
+      overrides: { threads: 1 },
+      autoCalibration: { idleMs: 300, checkEveryMs: 100 },
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 800));
+      assert.equal(ok(await backend.request('calibration.list', {})).run, null, 'off by default');
+      const settings = ok(await backend.request('settings.get', {}));
+      assert.equal(settings.calibration.autoWhenIdleOnAc, false);
+      // Only two models left uncalibrated, so the automatic (full, 60 s decode) run is cut short by cancel.
+      ok(await backend.request('settings.update', { calibration: { autoWhenIdleOnAc: true } }));
+      // The automatic check runs on an unref'd timer: this timeout keeps the test's event loop alive meanwhile.
+      const started = await new Promise<CalibrationStatus>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no automatic run within 30 s')), 30_000);
+        const off = backend.onEvent((e) => {
+          if (e.type === 'calibration.progress') {
+            clearTimeout(timer);
+            off();
+            resolve(e.status);
+          }
+        });
+      });
+      assert.equal(started.quick, false, 'automatic runs are full runs');
+      assert.equal(started.variants.length, 4, 'every uncalibrated model');
+      assert.equal(ok(await backend.request('calibration.cancel', {})).cancelled, true);
+      await backend.calibration.idle();
+    } finally {
+      await backend.dispose();
+    }
+  });
+
   test('CLI: calibrate --json prints one document; governor --json then reports measured quality', () => {
     const cliData = join(tmp.dir, 'data-cli');
     const run = (args: string[]) =>

@@ -514,7 +514,12 @@ async function downloadResolved(
   const { remote } = resolved;
   const hub = options.hub;
   const { partPath, sidecarPath, lockPath } = partPaths(destPath);
-  const expectedSha = normalizeSha(options.expectedSha256) ?? remote.sha256;
+  const callerSha = normalizeSha(options.expectedSha256);
+  if (callerSha !== null && remote.sha256 !== null && callerSha !== remote.sha256) {
+    // A catalog made before the file was re-uploaded: refuse before any byte rather than after all of them.
+    throw new DownloadError('CORRUPT', `the file on the Hub is not the expected one (sha256 ${remote.sha256}, expected ${callerSha}): nothing was downloaded`);
+  }
+  const expectedSha = callerSha ?? remote.sha256;
   let expectedSize = remote.sizeBytes;
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
@@ -919,6 +924,8 @@ export class DownloadManager extends EventEmitter<DownloadManagerEvents> {
   private active: { id: string; handle: PullHandle } | null = null;
   private nextId = 1;
   private idleWaiters: (() => void)[] = [];
+  /** Expected SHA-256 per job id, when the caller knew one. */
+  private readonly expected = new Map<string, string>();
 
   /** @param options Options for every pull (`modelsDir` is required; `signal`, `onProgress`, `onResolved` are the manager's). */
   constructor(private readonly options: Omit<PullOptions, 'signal' | 'onProgress' | 'onResolved' | 'onAbort' | 'destPath'> & { modelsDir: string }) {
@@ -936,10 +943,14 @@ export class DownloadManager extends EventEmitter<DownloadManagerEvents> {
     return job ? { ...job } : null;
   }
 
-  /** Queues a pull of `input` and returns its job. */
-  add(input: string): DownloadJob {
+  /**
+   * Queues a pull of `input` and returns its job. `expectedSha256` (a catalog's) is checked besides the
+   * Hub's own.
+   */
+  add(input: string, options: { expectedSha256?: string | null } = {}): DownloadJob {
     const job: DownloadJob = { id: `dl-${this.nextId++}`, input, state: 'queued', destPath: null, source: null, progress: null, result: null, error: null };
     this.jobsById.set(job.id, job);
+    if (options.expectedSha256) this.expected.set(job.id, options.expectedSha256);
     this.queue.push(job.id);
     this.changed(job);
     this.pump();
@@ -1044,8 +1055,10 @@ export class DownloadManager extends EventEmitter<DownloadManagerEvents> {
     job.state = 'active';
     job.error = null;
     this.changed(job);
+    const expectedSha256 = this.expected.get(id);
     const handle = startPull(job.input, {
       ...this.options,
+      ...(expectedSha256 ? { expectedSha256 } : {}),
       ...(job.destPath !== null ? { destPath: job.destPath } : {}),
       onResolved: (info) => {
         job.destPath = info.destPath;

@@ -3,8 +3,7 @@ import { useAppState, useAppStore } from '../state/context';
 import { baseName } from '../lib/format';
 import { effectiveModel, noUsableModel, pinnedModelPath } from '../state/store';
 import { QuantBadge } from './ModelPicker';
-import { BoltMark, IconChevronRight, IconFolder, IconRefresh } from './Icons';
-import { NoModelsHint } from './ModelPicker';
+import { BoltMark, IconChevronRight, IconFolder, IconLayers, IconRefresh } from './Icons';
 
 const examples: { title: string; prompt: string }[] = [
   { title: 'Tell a story', prompt: 'Once upon a time' },
@@ -65,13 +64,20 @@ export function EmptyChat({ systemPrompt, onExample }: EmptyChatProps) {
           <div>
             <p className="welcome__card-title">Add a model to get started</p>
             <p className="welcome__card-text">
-              <NoModelsHint modelsDir={modelsDir} />
+              Download one picked for this computer, or put <strong>.gguf</strong> files in{' '}
+              {modelsDir ? <code className="path">{modelsDir}</code> : 'your models folder (see Settings)'} and press Refresh.
             </p>
           </div>
-          <button type="button" className="button button--ghost button--small" disabled={modelsLoading} onClick={() => void store.refreshModels()}>
-            <IconRefresh size={13} className={modelsLoading ? 'spin' : undefined} />
-            Refresh
-          </button>
+          <div className="welcome__card-actions">
+            <button type="button" className="button button--primary button--small" data-testid="browse-models" onClick={() => store.setView('models')}>
+              <IconLayers size={13} />
+              Browse models
+            </button>
+            <button type="button" className="button button--ghost button--small" disabled={modelsLoading} onClick={() => void store.refreshModels()}>
+              <IconRefresh size={13} className={modelsLoading ? 'spin' : undefined} />
+              Refresh
+            </button>
+          </div>
         </div>
       )}
 

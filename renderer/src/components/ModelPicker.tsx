@@ -3,9 +3,10 @@ import type { ModelInfo } from '@shared/contract';
 import { describeError } from '../api/errors';
 import { baseName, formatBytes, formatJPerToken, formatParams } from '../lib/format';
 import { energyApprox, profileName, variantLabel } from '../lib/governor';
+import { displayFileName, sourceBadgeText } from '../lib/library';
 import { useAppState, useAppStore } from '../state/context';
 import { pinnedModelPath, sensorMeasured } from '../state/store';
-import { IconCheck, IconChevronDown, IconEject, IconFolder, IconGauge, IconPin, IconRefresh } from './Icons';
+import { IconCheck, IconChevronDown, IconEject, IconFolder, IconGauge, IconLayers, IconPin, IconRefresh } from './Icons';
 import { useDismiss } from '../hooks/useDismiss';
 
 export function QuantBadge({ quantization }: { quantization: string | null }) {
@@ -239,11 +240,11 @@ export function ModelPicker() {
                               <span key={fact}>{fact}</span>
                             ))}
                           </span>
-                          <span className="model-option__file">{model.fileName}</span>
+                          <span className="model-option__file">{model.source === 'models-folder' ? model.fileName : sourceBadgeText(model)}</span>
                         </div>
                       ) : (
                         <div className="model-option__problem">
-                          {model.fileName}: {model.problem ?? 'cannot be used'}
+                          {displayFileName(model)}: {model.problem ?? 'cannot be used'}
                         </div>
                       )}
                     </div>
@@ -274,6 +275,19 @@ export function ModelPicker() {
             <button type="button" className="button button--ghost button--small" onClick={() => void store.refreshModels()} disabled={modelsLoading}>
               <IconRefresh size={13} className={modelsLoading ? 'spin' : undefined} />
               Refresh
+            </button>
+            <button
+              type="button"
+              className="button button--ghost button--small"
+              data-testid="picker-manage-models"
+              title="Download, browse and delete models"
+              onClick={() => {
+                setOpen(false);
+                store.setView('models');
+              }}
+            >
+              <IconLayers size={13} />
+              Models
             </button>
           </div>
         </div>

@@ -1,7 +1,8 @@
 import { useEffect, useId, useState, type ReactNode } from 'react';
-import { settingsSchema, type Settings, type Theme } from '@shared/contract';
+import { settingsSchema, type ExternalModelSource, type Settings, type Theme } from '@shared/contract';
 import { describeError } from '../api/errors';
 import { baseName } from '../lib/format';
+import { EXTERNAL_SOURCES, sourceName } from '../lib/library';
 import { useAppState, useAppStore } from '../state/context';
 import { effectiveModel } from '../state/store';
 import { Dialog } from './Dialog';
@@ -14,6 +15,7 @@ interface Form {
   maxReplyTokens: string;
   theme: Theme;
   defaultSystemPrompt: string;
+  modelSources: Settings['modelSources'];
 }
 
 type Field = 'modelsDir' | 'contextSize' | 'threads' | 'maxReplyTokens' | 'theme' | 'defaultSystemPrompt';
@@ -28,6 +30,7 @@ function toForm(settings: Settings): Form {
     maxReplyTokens: String(settings.maxReplyTokens),
     theme: settings.theme,
     defaultSystemPrompt: settings.defaultSystemPrompt,
+    modelSources: { ...settings.modelSources },
   };
 }
 
@@ -44,6 +47,7 @@ function toPatch(form: Form): { patch: Partial<Settings> } | { errors: Errors } 
     maxReplyTokens: whole(form.maxReplyTokens),
     theme: form.theme,
     defaultSystemPrompt: form.defaultSystemPrompt,
+    modelSources: form.modelSources,
   };
   const errors: Errors = {};
   const shape = settingsSchema.shape;
@@ -85,6 +89,7 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
   const settings = useAppState((s) => s.settings);
   const info = useAppState((s) => s.info);
   const calibrations = useAppState((s) => s.calibrations);
+  const library = useAppState((s) => s.library.status);
   const model = useAppState(effectiveModel);
   const [form, setForm] = useState<Form | null>(null);
   const [errors, setErrors] = useState<Errors>({});
@@ -96,6 +101,7 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
       setForm(toForm(settings));
       setErrors({});
       void store.loadCalibrations();
+      void store.refreshLibraryStatus();
     }
     // Only when the dialog opens: later settings changes must not wipe what the user typed.
   }, [open]);
@@ -122,7 +128,8 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
     // Send only what changed.
     const patch: Partial<Settings> = {};
     for (const [key, value] of Object.entries(checked.patch) as [keyof Settings, unknown][]) {
-      if (settings[key] !== value) (patch as Record<string, unknown>)[key] = value;
+      const same = typeof value === 'object' && value !== null ? JSON.stringify(settings[key]) === JSON.stringify(value) : settings[key] === value;
+      if (!same) (patch as Record<string, unknown>)[key] = value;
     }
     if (Object.keys(patch).length === 0) {
       onClose();
@@ -142,6 +149,7 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
   };
 
   const f = (name: string) => `${id}-${name}`;
+  const setSource = (source: ExternalModelSource, on: boolean) => setForm((v) => (v ? { ...v, modelSources: { ...v.modelSources, [source]: on } } : v));
 
   return (
     <Dialog
@@ -203,6 +211,50 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
                 onChange={(e) => set('modelsDir', e.target.value)}
               />
             </FieldRow>
+            <div className="field">
+              <span className="field__label" id={f('sources')}>
+                Use models from other apps
+              </span>
+              <div className="field__control">
+                <ul className="source-toggles" role="group" aria-labelledby={f('sources')} data-testid="model-sources">
+                  {EXTERNAL_SOURCES.map((source) => {
+                    const found = library?.sources.find((s) => s.source === source);
+                    const inputId = f(`source-${source}`);
+                    return (
+                      <li key={source} className="source-toggle">
+                        <label className="gov-check" htmlFor={inputId}>
+                          <input
+                            id={inputId}
+                            type="checkbox"
+                            data-testid="model-source-toggle"
+                            data-source={source}
+                            checked={form.modelSources[source]}
+                            aria-describedby={found ? `${inputId}-folders` : undefined}
+                            onChange={(e) => setSource(source, e.target.checked)}
+                          />
+                          {sourceName(source)}
+                          {found && found.enabled && (
+                            <span className={`source-toggle__found${found.found === 0 ? ' is-none' : ''}`}>
+                              {found.found === 0 ? 'none found' : `${found.found} ${found.found === 1 ? 'model' : 'models'}`}
+                            </span>
+                          )}
+                        </label>
+                        {found && found.folders.length > 0 && (
+                          <ul className="source-toggle__folders" id={`${inputId}-folders`} aria-label={`Folders ${sourceName(source)} is looked for in`}>
+                            {found.folders.map((folder) => (
+                              <li key={folder} className="source-toggle__folder" title={folder}>
+                                <bdi>{folder}</bdi>
+                              </li>
+                            ))}
+                          </ul>
+                        )}
+                      </li>
+                    );
+                  })}
+                </ul>
+                <p className="field__hint">Their models are read where they are; Wattwise never changes or deletes them.</p>
+              </div>
+            </div>
           </section>
 
           <section className="settings__section">

@@ -7,7 +7,8 @@ import { groupByDate } from '../lib/format';
 import { useAppState, useAppStore } from '../state/context';
 import { ConversationRow } from './ConversationRow';
 import { Dialog } from './Dialog';
-import { BoltMark, IconChart, IconClose, IconCompose, IconGauge, IconGear, IconLock, IconSearch } from './Icons';
+import { BoltMark, IconChart, IconClose, IconCompose, IconGauge, IconGear, IconLayers, IconLock, IconSearch } from './Icons';
+import { DownloadIndicator } from './library/DownloadIndicator';
 
 export function Sidebar({ onOpenSettings }: { onOpenSettings: () => void }) {
   const store = useAppStore();
@@ -121,6 +122,16 @@ export function Sidebar({ onOpenSettings }: { onOpenSettings: () => void }) {
           <IconGauge size={16} />
           <span>Governor</span>
         </button>
+        <button
+          type="button"
+          className={`side-nav${view === 'models' ? ' is-current' : ''}`}
+          data-testid="models-nav"
+          aria-current={view === 'models' ? 'page' : undefined}
+          onClick={() => store.setView('models')}
+        >
+          <IconLayers size={16} />
+          <span>Models</span>
+        </button>
         <div className="search">
           <IconSearch size={15} className="search__icon" />
           <input
@@ -150,6 +161,7 @@ export function Sidebar({ onOpenSettings }: { onOpenSettings: () => void }) {
       <nav className="conv-list" aria-label="Conversation list">
         {listBody}
       </nav>
+      <DownloadIndicator />
       <footer className="sidebar__footer">
         <span className="sidebar__private" title="Models run on this computer. Nothing is sent anywhere.">
           <IconLock size={13} />

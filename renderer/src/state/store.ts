@@ -15,17 +15,21 @@ import type {
   CalibrationEstimate,
   CalibrationResult,
   CalibrationStatus,
+  CatalogOffer,
   ChatStarted,
   ConversationDetail,
   ConversationSummary,
+  DownloadJob,
   EnergyStatus,
   EngineStatus,
   GovernorDecision,
   GovernorSettings,
+  LibraryStatus,
   Message,
   PowerSample,
   ModelInfo,
   ProfileId,
+  RecommendedLadder,
   Settings,
   ThreadCalibration,
   WattwiseBridge,
@@ -91,8 +95,32 @@ export interface CalibrationState {
   estimateError: ApiError | null;
 }
 
+/**
+ * The model library as the Models view shows it: the folders and disk, the catalog with its predicted
+ * costs, the recommended ladder (asked when the view opens and after `models.changed`), and every download
+ * (asked at start, kept current by `downloads.changed` events: downloads go on while other views show).
+ */
+export interface LibraryState {
+  /** `library.status`: the models folder, disk, memory, the other apps' folders; null until answered. */
+  status: LibraryStatus | null;
+  statusError: ApiError | null;
+  /** `library.catalog`'s offers; null until answered. */
+  offers: CatalogOffer[] | null;
+  catalogError: ApiError | null;
+  /** `library.recommend`; null until answered. */
+  ladder: RecommendedLadder | null;
+  ladderError: ApiError | null;
+  /** A refresh of the three is waiting for its answers. */
+  loading: boolean;
+  /** Every download of this session (and partial ones found on disk), in the order first seen. */
+  downloads: DownloadJob[];
+  downloadsError: ApiError | null;
+  /** Finished jobs the user cleared from the list (ids; only this page forgets them). */
+  cleared: string[];
+}
+
 /** Which main view is shown beside the sidebar. */
-export type MainView = 'chat' | 'energy' | 'governor';
+export type MainView = 'chat' | 'energy' | 'governor' | 'models';
 
 const PANEL_KEY = 'wattwise.energyPanel';
 
@@ -158,6 +186,7 @@ export interface AppState {
    */
   draftModelPath: string | null;
   calibration: CalibrationState;
+  library: LibraryState;
 }
 
 const initialEnergy: EnergyLiveState = {
@@ -204,6 +233,18 @@ const initialState: AppState = {
   governorSaving: false,
   draftModelPath: null,
   calibration: { results: null, run: null, error: null, actionError: null, quick: false, starting: false, estimate: null, estimateError: null },
+  library: {
+    status: null,
+    statusError: null,
+    offers: null,
+    catalogError: null,
+    ladder: null,
+    ladderError: null,
+    loading: false,
+    downloads: [],
+    downloadsError: null,
+    cleared: [],
+  },
 };
 
 /**
@@ -296,6 +337,23 @@ export function calibrationRunning(state: Pick<AppState, 'calibration'>): boolea
   return state.calibration.starting || state.calibration.run?.state === 'running';
 }
 
+/** `jobs` with `job` in place of the one with its id, or added at the end when new. */
+export function upsertDownload(jobs: readonly DownloadJob[], job: DownloadJob): DownloadJob[] {
+  const index = jobs.findIndex((j) => j.id === job.id);
+  if (index < 0) return [...jobs, job];
+  const next = [...jobs];
+  next[index] = job;
+  return next;
+}
+
+/**
+ * The downloads going on now (queued or active), oldest first: the sidebar's indicator. A new array:
+ * select `library.downloads` and call this in the component (useAppState needs stable references).
+ */
+export function runningDownloads(downloads: readonly DownloadJob[]): DownloadJob[] {
+  return downloads.filter((j) => j.state === 'queued' || j.state === 'active');
+}
+
 /**
  * Whether `incoming` (an event or an answer) may replace `current` for the run shown: a run that ended
  * never goes back to running (a late event), and an older run never replaces a newer one.
@@ -352,6 +410,16 @@ export class AppStore {
   #calibrationSeq = 0;
   /** Bumped by every `calibration.estimate` request: older answers are dropped. */
   #estimateSeq = 0;
+  /** Bumped by every library refresh: older answers are dropped. */
+  #librarySeq = 0;
+  /**
+   * Bumped by every `downloads.changed` event and every download call; per job, the count when its last
+   * event arrived. An answer (list or call) sent before a job's latest event is older for that job.
+   */
+  #downloadSeq = 0;
+  #downloadEventAt = new Map<string, number>();
+  /** Coalesces bursts of `models.changed`. */
+  #modelsChangedTimer = 0;
 
   constructor(bridge: WattwiseBridge) {
     this.#bridge = bridge;
@@ -401,13 +469,14 @@ export class AppStore {
       engine: engine.ok ? engine.value : null,
       draftSystemPrompt: settings.value.defaultSystemPrompt,
     });
-    await Promise.all([this.refreshModels(), this.refreshConversations(), this.refreshEnergyStatus(), this.refreshGovernor()]);
+    await Promise.all([this.refreshModels(), this.refreshConversations(), this.refreshEnergyStatus(), this.refreshGovernor(), this.refreshDownloads()]);
   }
 
   dispose(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = null;
     if (this.#frame) cancelAnimationFrame(this.#frame);
+    window.clearTimeout(this.#modelsChangedTimer);
   }
 
   // -- models, engine, settings ---------------------------------------------------------------
@@ -477,7 +546,10 @@ export class AppStore {
     if (before && before.modelsDir !== result.value.modelsDir) {
       const info = await this.#call('app.info', {});
       if (info.ok) this.#set({ info: info.value });
-      await this.refreshModels();
+      await this.#modelsChanged();
+    } else if (before && JSON.stringify(before.modelSources) !== JSON.stringify(result.value.modelSources)) {
+      // Another app's folder was turned on or off: the installed list changes (the backend also says so).
+      await this.#modelsChanged();
     }
     return result;
   }
@@ -1013,9 +1085,129 @@ export class AppStore {
     }
   }
 
+  // -- model library -------------------------------------------------------------------------------
+
+  #setLibrary(patch: Partial<LibraryState> | ((l: LibraryState) => Partial<LibraryState>)): void {
+    this.#set((s) => ({ library: { ...s.library, ...(typeof patch === 'function' ? patch(s.library) : patch) } }));
+  }
+
+  /**
+   * Asks `library.status`, `library.catalog` and `library.recommend` together (the Models view opens,
+   * the installed models changed). Each answer is applied on its own; an older refresh is dropped.
+   */
+  async refreshLibrary(): Promise<void> {
+    const seq = ++this.#librarySeq;
+    this.#setLibrary({ loading: true });
+    const [status, catalog, ladder] = await Promise.all([
+      this.#call('library.status', {}),
+      this.#call('library.catalog', {}),
+      this.#call('library.recommend', {}),
+    ]);
+    if (seq !== this.#librarySeq) return;
+    this.#setLibrary({
+      loading: false,
+      ...(status.ok ? { status: status.value, statusError: null } : { statusError: status.error }),
+      ...(catalog.ok ? { offers: catalog.value.offers, catalogError: null } : { catalogError: catalog.error }),
+      ...(ladder.ok ? { ladder: ladder.value, ladderError: null } : { ladderError: ladder.error }),
+    });
+  }
+
+  /** Asks `library.status` alone (Settings shows the other apps' folders and what was found there). */
+  async refreshLibraryStatus(): Promise<void> {
+    const result = await this.#call('library.status', {});
+    this.#setLibrary(result.ok ? { status: result.value, statusError: null } : { statusError: result.error });
+  }
+
+  /** Asks `downloads.list`; a job that had an event after the request keeps the event's copy. */
+  async refreshDownloads(): Promise<void> {
+    const asked = ++this.#downloadSeq;
+    const result = await this.#call('downloads.list', {});
+    if (!result.ok) {
+      this.#setLibrary({ downloadsError: result.error });
+      return;
+    }
+    this.#setLibrary((l) => {
+      let jobs = l.downloads;
+      for (const job of result.value) {
+        if ((this.#downloadEventAt.get(job.id) ?? 0) > asked) continue;
+        jobs = upsertDownload(jobs, job);
+      }
+      return { downloads: jobs, downloadsError: null };
+    });
+  }
+
+  /** Applies a download call's answer unless an event about that job arrived after the call was sent. */
+  #downloadAnswer(asked: number, result: ApiResult<DownloadJob>): ApiResult<DownloadJob> {
+    if (result.ok && (this.#downloadEventAt.get(result.value.id) ?? 0) <= asked) {
+      const job = result.value;
+      this.#setLibrary((l) => ({ downloads: upsertDownload(l.downloads, job), cleared: l.cleared.filter((id) => id !== job.id) }));
+    }
+    return result;
+  }
+
+  /**
+   * Starts a download into the models folder: an `hf:` URI, a Hub URL or an https URL; `sha256` when
+   * known (catalog offers) is checked too. Resolves with the job or the error (BAD_INPUT for a source
+   * that cannot be parsed).
+   */
+  async startDownload(source: string, sha256?: string): Promise<ApiResult<DownloadJob>> {
+    const asked = ++this.#downloadSeq;
+    const result = await this.#call('downloads.start', sha256 ? { source, sha256 } : { source });
+    return this.#downloadAnswer(asked, result);
+  }
+
+  /** Pauses, resumes or cancels a download; the job comes back (and as events). */
+  async downloadAction(action: 'pause' | 'resume' | 'cancel', id: string): Promise<ApiResult<DownloadJob>> {
+    const asked = ++this.#downloadSeq;
+    const method = action === 'pause' ? 'downloads.pause' : action === 'resume' ? 'downloads.resume' : 'downloads.cancel';
+    const result = await this.#call(method, { id });
+    return this.#downloadAnswer(asked, result);
+  }
+
+  /** Hides finished downloads (done, cancelled) from the list, in this page only. */
+  clearFinishedDownloads(): void {
+    this.#setLibrary((l) => ({
+      cleared: [...new Set([...l.cleared, ...l.downloads.filter((j) => j.state === 'done' || j.state === 'cancelled').map((j) => j.id)])],
+    }));
+  }
+
+  /**
+   * Deletes a model file from Wattwise's own models folder (the backend refuses any other). The lists
+   * follow at once (the backend's `models.changed` comes too).
+   */
+  async deleteModel(modelPath: string): Promise<ApiResult<ApiOutput<'models.delete'>>> {
+    const result = await this.#call('models.delete', { modelPath });
+    if (result.ok) {
+      this.#set((s) => ({ models: s.models?.filter((m) => m.path !== modelPath) ?? null }));
+      await this.#modelsChanged();
+    }
+    return result;
+  }
+
+  /** The installed models changed: the list, the governor's decision, the calibration estimate and the library. */
+  async #modelsChanged(): Promise<void> {
+    const work: Promise<void>[] = [this.refreshModels(), this.refreshGovernor()];
+    if (this.#state.library.status !== null || this.#state.library.offers !== null || this.#state.view === 'models') work.push(this.refreshLibrary());
+    if (this.#state.calibration.estimate !== null) work.push(this.refreshCalibrationEstimate());
+    await Promise.all(work);
+  }
+
+  #scheduleModelsChanged(): void {
+    window.clearTimeout(this.#modelsChangedTimer);
+    this.#modelsChangedTimer = window.setTimeout(() => void this.#modelsChanged(), 80);
+  }
+
+  #downloadEvent(job: DownloadJob): void {
+    this.#downloadEventAt.set(job.id, ++this.#downloadSeq);
+    const before = this.#state.library.downloads.find((j) => j.id === job.id);
+    this.#setLibrary((l) => ({ downloads: upsertDownload(l.downloads, job) }));
+    // A finished file is a new model (the backend says so with `models.changed` too; this does not wait for it).
+    if (job.state === 'done' && before?.state !== 'done') this.#scheduleModelsChanged();
+  }
+
   // -- energy --------------------------------------------------------------------------------------
 
-  /** Shows the chat (`chat`), the Energy view (`energy`) or the Governor view (`governor`). */
+  /** Shows the chat (`chat`), the Energy view (`energy`), the Governor view (`governor`) or the Models view (`models`). */
   setView(view: MainView): void {
     if (this.#state.view !== view) this.#set({ view });
   }
@@ -1165,6 +1357,9 @@ export class AppStore {
           void this.#call('engine.status', {}).then((r) => r.ok && this.#set({ engine: r.value }));
           void this.refreshEnergyStatus();
           if (this.#state.calibration.results !== null || this.#state.calibration.run) void this.refreshCalibration();
+          // Downloads may have progressed or ended, and models may have come or gone, unseen.
+          void this.refreshDownloads();
+          this.#scheduleModelsChanged();
         }
         return;
       }
@@ -1179,6 +1374,12 @@ export class AppStore {
         return;
       case 'calibration.progress':
         this.#calibrationProgress(event.status);
+        return;
+      case 'downloads.changed':
+        this.#downloadEvent(event.job);
+        return;
+      case 'models.changed':
+        this.#scheduleModelsChanged();
         return;
       default: {
         const unreachable: never = event;

@@ -8,25 +8,7 @@ import { useAppState, useAppStore } from '../../state/context';
 import { calibrationRunning } from '../../state/store';
 import { IconAlert, IconCheck, IconClose, IconGauge } from '../Icons';
 import { QuantBadge } from '../ModelPicker';
-
-/** A horizontal progress bar (role `progressbar`, 0–100 %) labelled `label`; `valueText` says it in words. */
-function ProgressBar({ fraction, label, valueText, testId, size = 'large', tone = 'normal' }: { fraction: number; label: string; valueText: string; testId: string; size?: 'large' | 'small'; tone?: 'normal' | 'failed' | 'muted' }) {
-  const clamped = Math.min(1, Math.max(0, fraction));
-  return (
-    <div
-      className={`cal-bar cal-bar--${size} cal-bar--${tone}`}
-      role="progressbar"
-      aria-label={label}
-      aria-valuemin={0}
-      aria-valuemax={100}
-      aria-valuenow={Math.round(clamped * 100)}
-      aria-valuetext={valueText}
-      data-testid={testId}
-    >
-      <span className="cal-bar__fill" style={{ transform: `scaleX(${clamped})` }} />
-    </div>
-  );
-}
+import { ProgressBar } from '../ProgressBar';
 
 /** Elapsed and remaining time of the running run, ticking every second. */
 function RunClock({ run }: { run: CalibrationStatus }) {
