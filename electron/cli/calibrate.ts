@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import type { ApiError, CalibrationPhase, CalibrationResult, CalibrationStatus } from '../../shared/contract.js';
+import type { CalibrationPhase, CalibrationResult, CalibrationStatus } from '../../shared/contract.js';
 import { formatDurationMs } from '../../shared/format.js';
 import { openRuntime } from '../core/runtime.js';
 import { defaultDataDir } from '../core/paths.js';
@@ -81,7 +81,8 @@ export async function calibrateCommand(args: string[]): Promise<number> {
   };
   try {
     const quick = v.quick === true;
-    const estimate = unwrap(await backend.request('calibration.estimate', { ...(modelPaths ? { modelPaths } : {}), quick }));
+    // In-process calls: `--model FILE` may name a file outside the models folder (the API refuses those).
+    const estimate = await backend.calibration.estimate({ ...(modelPaths ? { modelPaths } : {}), quick, anyFile: true });
     process.stderr.write(
       `Calibrating ${estimate.variants.length} ${estimate.variants.length === 1 ? 'model' : 'models'} (${quick ? 'quick' : 'full'}), about ${formatDurationMs(estimate.totalMs)}\n`,
     );
@@ -99,7 +100,7 @@ export async function calibrateCommand(args: string[]): Promise<number> {
         if (st.state !== 'running') resolveDone(st);
       });
     });
-    const started = unwrap(await backend.request('calibration.start', { ...(modelPaths ? { modelPaths } : {}), quick }));
+    const started = await backend.calibration.start({ ...(modelPaths ? { modelPaths } : {}), quick, anyFile: true });
     const status = started.state === 'running' ? await finished : started;
     if (tty) process.stderr.write('\n');
     const results: CalibrationResult[] = [];
@@ -131,9 +132,4 @@ export async function calibrateCommand(args: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
     await backend.dispose();
   }
-}
-
-function unwrap<T>(result: { ok: true; value: T } | { ok: false; error: ApiError }): T {
-  if (!result.ok) throw new Error(result.error.message);
-  return result.value;
 }

@@ -27,7 +27,7 @@ import {
   type Settings,
 } from '../../shared/contract.js';
 import { EngineError, type ChatEngine, type ChatTurn } from '../engine/types.js';
-import { CATALOG_READER_VERSION, listModels, readModelInfo } from '../models/catalog.js';
+import { CATALOG_READER_VERSION, readModelInfo } from '../models/catalog.js';
 import type { FactCache } from '../models/fileIdentity.js';
 import type { Store } from '../store/store.js';
 import { StoreError } from '../store/storeError.js';
@@ -129,6 +129,8 @@ export class Backend {
   readonly calibration: CalibrationService;
   /** The model library: catalog, recommended ladder, downloads, deleting. */
   readonly library: LibraryService;
+  /** The store's persistent cache of model headers (see `listModels`). */
+  readonly modelInfoCache: FactCache<ModelInfo>;
 
   constructor(private readonly options: BackendOptions) {
     this.modelInfoCache = options.store.modelFacts.cache('model-info', CATALOG_READER_VERSION, modelInfoSchema);
@@ -325,9 +327,6 @@ export class Backend {
     this.options.store.close();
     this.listeners.clear();
   }
-
-  /** The store's persistent cache of model headers (see `listModels`). */
-  readonly modelInfoCache: FactCache<ModelInfo>;
 
   /** The models folder in effect now. */
   modelsDir(): string {

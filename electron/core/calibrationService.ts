@@ -160,10 +160,10 @@ export class CalibrationService {
    * overlapping windows), the 512-token prefill, the sustained decode (60 s, or 1.5 s quick), and 0.5 s.
    * @throws CalibrationInputError naming a path that is not a usable installed model.
    */
-  async estimate(input: { modelPaths?: string[]; quick?: boolean } = {}): Promise<CalibrationEstimate> {
+  async estimate(input: { modelPaths?: string[]; quick?: boolean; anyFile?: boolean } = {}): Promise<CalibrationEstimate> {
     const quick = input.quick ?? false;
     const { models, candidates } = await this.options.models();
-    const chosen = await selectModels(models, input.modelPaths);
+    const chosen = await selectModels(models, input.modelPaths, input.anyFile ?? false);
     const text = heldOutText();
     const variants = chosen.map((m) => {
       const c = candidates.find((x) => x.modelPath === m.path);
@@ -184,7 +184,7 @@ export class CalibrationService {
    * @throws CalibrationBusyError when a run is going; CalibrationUnsupportedError when the engine cannot
    *   benchmark; CalibrationInputError for an unknown path or no usable model.
    */
-  async start(input: { modelPaths?: string[]; quick?: boolean } = {}): Promise<CalibrationStatus> {
+  async start(input: { modelPaths?: string[]; quick?: boolean; anyFile?: boolean } = {}): Promise<CalibrationStatus> {
     if (this.running()) throw new CalibrationBusyError();
     if (!this.options.engine.benchmark) throw new CalibrationUnsupportedError('This engine cannot calibrate models');
     const estimate = await this.estimate(input);
@@ -462,11 +462,12 @@ export class CalibrationService {
 }
 
 /**
- * `modelPaths` (default: every installed usable model), in the given order: installed ones as listed,
- * others read from their header (the CLI's `--model FILE` may name a file outside the models folder).
- * @throws CalibrationInputError NOT_FOUND for a missing or unusable file, with its problem.
+ * `modelPaths` (default: every installed usable model), in the given order. Only installed usable models,
+ * with one answer for anything else (so the API never tells whether some other file exists); with
+ * `anyFile` (the CLI's `--model FILE`, in-process and trusted) a file elsewhere is read from its header.
+ * @throws CalibrationInputError NOT_FOUND.
  */
-async function selectModels(models: ModelInfo[], modelPaths: string[] | undefined): Promise<ModelInfo[]> {
+async function selectModels(models: ModelInfo[], modelPaths: string[] | undefined, anyFile: boolean): Promise<ModelInfo[]> {
   if (!modelPaths) return models;
   const out: ModelInfo[] = [];
   for (const p of modelPaths) {
@@ -475,6 +476,7 @@ async function selectModels(models: ModelInfo[], modelPaths: string[] | undefine
       out.push(installed);
       continue;
     }
+    if (!anyFile) throw new CalibrationInputError('NOT_FOUND', `Not an installed, usable model: ${p}`);
     const info = await readModelInfo(p);
     if (!info.usable) throw new CalibrationInputError('NOT_FOUND', `${p}: ${info.problem ?? 'not a usable GGUF model'}`);
     out.push(info);

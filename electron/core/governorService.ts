@@ -159,19 +159,10 @@ export class GovernorService {
     const settings = this.options.settings();
     const power = this.powerState();
     const profile = input.profile ?? (power.onAc ? settings.governor.acProfile : settings.governor.batteryProfile);
-    const models = (await this.installedModels(settings)).filter((m) => m.usable);
-    const { inputs, calibrations } = await this.candidateInputs(models, settings);
-    const { machine, small, bandwidthSource } = this.machineModel(inputs);
-    const candidates = buildCandidates(inputs, (input) => (input.sizeBytes < MIN_BANDWIDTH_INFERENCE_BYTES ? small : machine));
+    const { models, inputs, calibrations, machine, machineFor, bandwidthSource } = await this.installedContext(settings);
+    const candidates = buildCandidates(inputs, machineFor);
     const { target, label } = targetFor(profile, settings.governor, power, this.now());
-    const usage = this.options.store.recentUsage({ sinceMs: 7 * 24 * 3_600_000, now: this.now() });
-    const raw = decide({
-      candidates,
-      target,
-      power,
-      usage: { tokensPerHour: usage.replies >= 3 ? usage.tokensPerHour : null },
-      targetLabel: label,
-    });
+    const raw = decide({ candidates, target, power, usage: this.usage(), targetLabel: label });
     return {
       decision: toDecisionDto(raw, {
         calibrations,
@@ -209,9 +200,7 @@ export class GovernorService {
    */
   async catalogCandidates(entries: readonly CatalogEntry[], totalMemoryBytes: number): Promise<{ candidates: Candidate[]; memoryBytes: number[]; power: PowerState; usage: RecentUsage }> {
     const settings = this.options.settings();
-    const models = (await this.installedModels(settings)).filter((m) => m.usable);
-    const { inputs } = await this.candidateInputs(models, settings);
-    const { machine, small } = this.machineModel(inputs);
+    const { inputs, machineFor } = await this.installedContext(settings);
     const counts = new Map<number, number>();
     for (const i of inputs) counts.set(i.settings.threads, (counts.get(i.settings.threads) ?? 0) + 1);
     const common = [...counts.entries()].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0]?.[0];
@@ -242,9 +231,25 @@ export class GovernorService {
         measuredQuality: null,
       };
     });
-    const candidates = buildCandidates(catalogInputs, (input) => (input.sizeBytes < MIN_BANDWIDTH_INFERENCE_BYTES ? small : machine));
+    return { candidates: buildCandidates(catalogInputs, machineFor), memoryBytes, power: this.powerState(), usage: this.usage() };
+  }
+
+  /**
+   * The installed usable models, what the governor knows about each, and the machine model calibrated by
+   * them (`machineFor` gives small models their own, see {@link machineModel}).
+   */
+  private async installedContext(settings: Settings) {
+    const models = (await this.installedModels(settings)).filter((m) => m.usable);
+    const { inputs, calibrations } = await this.candidateInputs(models, settings);
+    const { machine, small, bandwidthSource } = this.machineModel(inputs);
+    const machineFor = (input: CandidateInput): MachineModel => (input.sizeBytes < MIN_BANDWIDTH_INFERENCE_BYTES ? small : machine);
+    return { models, inputs, calibrations, machine, machineFor, bandwidthSource };
+  }
+
+  /** Generated tokens per hour over the last week, once there are at least 3 replies (else the default). */
+  private usage(): RecentUsage {
     const usage = this.options.store.recentUsage({ sinceMs: 7 * 24 * 3_600_000, now: this.now() });
-    return { candidates, memoryBytes, power: this.powerState(), usage: { tokensPerHour: usage.replies >= 3 ? usage.tokensPerHour : null } };
+    return { tokensPerHour: usage.replies >= 3 ? usage.tokensPerHour : null };
   }
 
   /**
@@ -327,7 +332,7 @@ export class GovernorService {
    *   calibrated among themselves only: the median ratio of the measured small ones scales both roofs
    *   for the small ones (`small`), never the machine's bandwidth. So one measured small model moves
    *   every small prediction by one common factor (otherwise Saver chases whichever has not replied yet).
-   * Each factor is clamped to [0.02, 5].
+   * The large models' factors are clamped to [0.02, 5], the small models' to [0.001, 5].
    */
   private machineModel(inputs: CandidateInput[]): { machine: MachineModel; small: MachineModel; bandwidthSource: 'measured' | 'inferred' | 'default' } {
     let bandwidth: number | null = null;
@@ -367,7 +372,9 @@ export class GovernorService {
       bandwidthBytesPerSecond: base.bandwidthBytesPerSecond * (bandwidthFactor ?? 1),
       flopsPerCore: (base.flopsPerCore ?? DEFAULT_FLOPS_PER_CORE) * (flopsFactor ?? 1),
     };
-    const smallFactor = smallRatios.length > 0 ? clamp(median(smallRatios)) : null;
+    // Small models are overhead-bound: the roofline can be 50–100× too fast for a 1 MB model (32,000 predicted
+    // vs 300–600 tok/s measured on 2 cores), so their factor may go lower than the large models'.
+    const smallFactor = smallRatios.length > 0 ? Math.min(5, Math.max(0.001, median(smallRatios))) : null;
     const small: MachineModel =
       smallFactor === null
         ? machine

@@ -269,22 +269,19 @@ export class LibraryService {
   async delete(modelPath: string): Promise<{ deleted: boolean; freedBytes: number }> {
     const dir = resolve(this.options.modelsDir());
     const path = resolve(modelPath);
-    if (!isGgufFileName(path)) throw new LibraryError('BAD_INPUT', `Only .gguf model files can be deleted: ${path}`);
+    const outside = new LibraryError('BAD_INPUT', `Only .gguf files in Wattwise's models folder (${dir}) can be deleted`);
+    // Where a path is decided before whether it exists: outside the folder every path gets the same answer,
+    // so the API never tells whether some other file exists.
+    if (!isGgufFileName(path)) throw outside;
+    const realDir = await realpathOfExisting(dir);
+    const rel = relative(realDir, join(await realpathOfExisting(dirname(path)), basename(path)));
+    // A link in the folder is deleted as a link, never its target.
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw outside;
     let st;
     try {
       st = await lstat(path);
     } catch {
       throw new LibraryError('NOT_FOUND', `Model file not found: ${path}`);
-    }
-    const realDir = await realpath(dir).catch(() => dir);
-    const inside = (p: string) => {
-      const rel = relative(realDir, p);
-      return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
-    };
-    // The path itself must be in the folder (a link in the folder is deleted as a link, never its target).
-    const realParent = await realpath(dirname(path)).catch(() => dirname(path));
-    if (!inside(join(realParent, basename(path)))) {
-      throw new LibraryError('BAD_INPUT', `Only models in Wattwise's models folder (${dir}) can be deleted; ${path} belongs to another app or folder`);
     }
     if (!st.isFile() && !st.isSymbolicLink()) throw new LibraryError('BAD_INPUT', `Not a model file: ${path}`);
     if (this.options.engine.status().modelPath === path) await this.options.engine.unload();
@@ -302,6 +299,25 @@ export class LibraryService {
     await removeEmptyFolders(dirname(path), realDir);
     this.options.emitModelsChanged();
     return { deleted: true, freedBytes: freed };
+  }
+}
+
+/**
+ * The real path of `p` as far as it exists: the nearest existing ancestor resolved (symbolic links
+ * followed), with the missing rest appended as written.
+ */
+async function realpathOfExisting(p: string): Promise<string> {
+  const rest: string[] = [];
+  let at = resolve(p);
+  for (;;) {
+    try {
+      return join(await realpath(at), ...rest.reverse());
+    } catch {
+      const up = dirname(at);
+      if (up === at) return resolve(p);
+      rest.push(basename(at));
+      at = up;
+    }
   }
 }
 

@@ -159,11 +159,13 @@ describe('calibration bench on the stories260K ladder', () => {
     try {
       const missing = await backend.request('calibration.start', { modelPaths: [join(modelsDir, 'nope.gguf')] });
       assert.equal(missing.ok ? null : missing.error.code, 'NOT_FOUND');
+      // A file that exists outside the models folder gets the same answer as one that does not exist:
+      // the API never tells what is on the disk.
       const junk = join(tmp.dir, 'junk.gguf');
       writeFileSync(junk, 'not a model');
       const bad = await backend.request('calibration.start', { modelPaths: [junk] });
       assert.equal(bad.ok ? null : bad.error.code, 'NOT_FOUND');
-      assert.match(bad.ok ? '' : bad.error.message, /bad magic/);
+      assert.equal(bad.ok ? '' : bad.error.message.replace(junk, 'X'), missing.ok ? '' : missing.error.message.replace(join(modelsDir, 'nope.gguf'), 'X'));
       assert.equal(ok(await backend.request('calibration.list', {})).run, null);
       assert.equal(ok(await backend.request('calibration.cancel', {})).cancelled, false);
     } finally {
@@ -259,7 +261,8 @@ describe('calibration bench on the stories260K ladder', () => {
         });
       });
       assert.equal(started.quick, false, 'automatic runs are full runs');
-      assert.equal(started.variants.length, 4, 'every uncalibrated model');
+      const usable = ok(await backend.request('models.list', {})).filter((m) => m.usable).length;
+      assert.equal(started.variants.length, usable, 'every uncalibrated model');
       assert.equal(ok(await backend.request('calibration.cancel', {})).cancelled, true);
       await backend.calibration.idle();
     } finally {

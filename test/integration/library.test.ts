@@ -117,6 +117,14 @@ describe('model library', () => {
       const foreign = await backend.request('models.delete', { modelPath: bySource.get('lmstudio')!.path });
       assert.equal(foreign.ok ? null : foreign.error.code, 'BAD_INPUT');
       assert.ok(existsSync(bySource.get('lmstudio')!.path));
+      // Outside the folder, an existing file, a missing one and a non-model all get one answer.
+      const answers = await Promise.all(
+        [join(tmp.dir, 'nowhere', 'x.gguf'), bySource.get('lmstudio')!.path, '/etc/passwd', join(modelsDir, '..', 'escape.gguf')].map(async (p) => {
+          const r = await backend.request('models.delete', { modelPath: p });
+          return r.ok ? 'ok' : `${r.error.code}: ${r.error.message}`;
+        }),
+      );
+      assert.equal(new Set(answers).size, 1, answers.join(' | '));
     } finally {
       await backend.dispose();
     }
