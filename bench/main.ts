@@ -6,7 +6,7 @@
  * {@link benches}.
  */
 import { pathToFileURL } from 'node:url';
-import { benchSampler } from './sampler.js';
+import { benchSampler, benchSamplerTickGaps, benchSamplerTickSkip } from './sampler.js';
 import { benchGovernorDecide, benchThreads } from './governor.js';
 import { benchBitsPerByte, benchCalibrateLadder } from './calibration.js';
 
@@ -40,6 +40,8 @@ export interface NamedBench {
 export const benches: NamedBench[] = [
   { name: 'sampler-discovered', run: () => benchSampler({ setup: 'discovered' }) },
   { name: 'sampler-in-memory', run: () => benchSampler({ setup: 'in-memory' }) },
+  { name: 'sampler-tick-gaps', run: benchSamplerTickGaps },
+  { name: 'sampler-tick-skip', run: () => benchSamplerTickSkip() },
   { name: 'governor-decide-100', run: benchGovernorDecide },
   { name: 'threads-75mb', run: () => benchThreads('75mb') },
   { name: 'threads-270mb', run: () => benchThreads('270mb') },

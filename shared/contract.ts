@@ -3,7 +3,7 @@
  *
  * Every call is `{ input, output }` zod schemas keyed by a method name; every event is one member of
  * the {@link apiEventSchema} discriminated union. The contract is bound twice:
- * - Electron IPC (`electron/shell/ipc.ts` + the sandboxed preload), and
+ * - Electron IPC (`electron/shell/main.ts` + the sandboxed `electron/shell/preload.ts`), and
  * - HTTP + server-sent events for the browser mode (`electron/server/httpServer.ts`).
  *
  * Both transports carry {@link ApiResult} values: errors cross the boundary as data with a code from the
@@ -843,6 +843,8 @@ export type ChatStarted = z.infer<typeof chatStartedSchema>;
 const empty = z.object({}).strict();
 const modelPath = z.string().min(1).max(4096);
 const text = z.string().max(200_000);
+/** A message the user sends: not empty and not only whitespace. */
+const messageText = text.min(1).refine((t) => t.trim().length > 0, { message: 'the message is empty (only whitespace)' });
 
 /**
  * Every call: method name → input and output schemas. Inputs are strict objects: unknown keys are
@@ -881,7 +883,7 @@ export const apiContract = {
    * `modelPath` pins that model for the conversation; without one the pinned model (or the governor) answers.
    */
   'chat.send': {
-    input: z.object({ conversationId: id, content: text.min(1), modelPath: modelPath.optional() }).strict(),
+    input: z.object({ conversationId: id, content: messageText, modelPath: modelPath.optional() }).strict(),
     output: chatStartedSchema,
   },
   /** Replaces the last assistant reply with a new one. */
@@ -891,7 +893,7 @@ export const apiContract = {
   },
   /** Changes a user message, drops everything after it and asks again from there. */
   'chat.edit': {
-    input: z.object({ messageId: id, content: text.min(1), modelPath: modelPath.optional() }).strict(),
+    input: z.object({ messageId: id, content: messageText, modelPath: modelPath.optional() }).strict(),
     output: chatStartedSchema,
   },
   /** Stops a reply at once; the partial reply is kept with status `stopped`. */

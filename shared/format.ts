@@ -1,6 +1,6 @@
 /**
- * Number formatting shared by the renderer and the CLI, so both show the same figures.
- * Pure functions, no Node or DOM imports.
+ * Number formatting shared by the renderer, the CLI and the pure governor (its reasons), so all show the
+ * same figures. Pure functions, no Node or DOM imports.
  */
 
 /**
@@ -20,9 +20,18 @@ export function formatBytes(bytes: number): string {
   return `${value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)} ${units[unit]}`;
 }
 
-/** Bytes in binary gibibytes with one decimal (`3.2 GiB`), as memory is reported. */
+/**
+ * Bytes in binary gibibytes, as memory is reported in messages: whole from 100 GiB (`128 GiB`), one
+ * decimal from 1 GiB (`3.2 GiB`), two significant digits below (`0.064 GiB`), `< 0.001 GiB` for less than
+ * a MiB, `0 GiB` for none; `—` for a value that is not a finite number.
+ */
 export function formatGiB(bytes: number): string {
-  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+  if (!Number.isFinite(bytes)) return '—';
+  const gib = bytes / 1024 ** 3;
+  if (gib >= 100) return `${gib.toFixed(0)} GiB`;
+  if (gib >= 1) return `${gib.toFixed(1)} GiB`;
+  if (gib >= 0.001) return `${gib.toPrecision(2)} GiB`;
+  return gib <= 0 ? '0 GiB' : '< 0.001 GiB';
 }
 
 /** A parameter count the way model names write it: `260K`, `656K`, `1.5B`, `8B`, `70B`. */
@@ -41,6 +50,27 @@ export function formatParameterCount(count: number | null): string {
     }
   }
   return String(count);
+}
+
+/**
+ * A model variant as one label: its name and quantization, unless the name already contains the
+ * quantization (in any case): "Qwen2.5 1.5B Instruct Q4_K_M", "wattwise-ladder 8.1M Q4_0".
+ */
+export function variantLabel(variant: { name: string; quantization: string | null | undefined }): string {
+  const q = variant.quantization;
+  if (q == null || q === '' || variant.name.toLowerCase().includes(q.toLowerCase())) return variant.name;
+  return `${variant.name} ${q}`;
+}
+
+/**
+ * A number inside a sentence, without unit: 2 significant digits under 10 ("0.19", "0.0042", "5.3", "0"),
+ * whole numbers from 10 ("38", "124"); "∞", "−∞" or "?" when not finite.
+ */
+export function formatTwoSignificant(x: number): string {
+  if (!Number.isFinite(x)) return x > 0 ? '∞' : x < 0 ? '−∞' : '?';
+  if (Math.abs(x) >= 10) return x.toFixed(0);
+  if (x === 0) return '0';
+  return Number(x.toPrecision(2)).toString();
 }
 
 /** Milliseconds as `850 ms` or `1.24 s`. */

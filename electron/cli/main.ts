@@ -63,6 +63,17 @@ class UsageError extends Error {}
 /** A failed command: exit code 1, message printed as one line. */
 class CommandError extends Error {}
 
+/**
+ * Resolves when stdout is closed by its reader (EPIPE: `wattwise … | head`). Installing this handler also
+ * keeps a closed pipe from crashing the process with an unhandled 'error' event; commands that stream
+ * (chat) stop their work when it resolves.
+ */
+const stdoutClosed = new Promise<void>((resolveClosed) => {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') resolveClosed();
+  });
+});
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -131,7 +142,7 @@ async function chat(args: string[]): Promise<number> {
     json: { type: 'boolean' },
     ...governorFlags,
   });
-  if (!v.prompt) throw new UsageError('chat needs --prompt TEXT');
+  if (!v.prompt || !(v.prompt as string).trim()) throw new UsageError('chat needs --prompt TEXT (not empty)');
   const modelPath = v.model ? resolve(v.model as string) : null;
   const target = await governorTarget(v);
   const maxTokens = positiveInt(v['max-tokens'] as string | undefined, '--max-tokens');
@@ -150,17 +161,26 @@ async function chat(args: string[]): Promise<number> {
     transport: 'ipc',
     modelsDirOverride: (v['models-dir'] as string | undefined) ?? null,
     powerStateOverride: target.powerState,
+    // The user named the file on the command line: it may be anywhere.
+    modelPathsAnywhere: true,
     overrides: { maxReplyTokens: maxTokens, threads, contextSize, ...(target.governor ? { governor: target.governor } : {}) },
     gpu: v['cpu-only'] ? false : 'auto',
     logLevel: 'error',
   });
   let interrupted = false;
+  let outputClosed = false;
   let requestId: string | null = null;
   const onSigint = () => {
     interrupted = true;
     if (requestId) void backend.request('chat.abort', { requestId });
   };
   process.on('SIGINT', onSigint);
+  // A closed stdout (`chat … | head -c 10`): stop generating and keep the partial reply, rather than die on EPIPE.
+  const onOutputClosed = () => {
+    outputClosed = true;
+    if (requestId) void backend.request('chat.abort', { requestId });
+  };
+  stdoutClosed.then(onOutputClosed, () => undefined);
   try {
     const conversation = unwrap(
       await backend.request('conversations.create', {
@@ -168,19 +188,32 @@ async function chat(args: string[]): Promise<number> {
         ...(v.system !== undefined ? { systemPrompt: v.system as string } : {}),
       }),
     );
-    const decision = modelPath ? null : unwrap(await backend.request('governor.decide', { conversationId: conversation.id }));
+    // A chat that fails before its message is stored leaves no empty conversation behind.
+    const dropIfEmpty = async () => {
+      const detail = await backend.request('conversations.get', { id: conversation.id });
+      if (detail.ok && detail.value.messages.length === 0) await backend.request('conversations.delete', { id: conversation.id });
+    };
+    let decision: GovernorDecision | null;
+    try {
+      decision = modelPath ? null : unwrap(await backend.request('governor.decide', { conversationId: conversation.id }));
+    } catch (error) {
+      await dropIfEmpty();
+      throw error;
+    }
     const done = new Promise<{ message: Message; error: ApiError | null }>((resolveDone) => {
       backend.onEvent((event) => {
-        if (event.type === 'chat.token' && event.requestId === requestId && !json) process.stdout.write(event.text);
+        if (event.type === 'chat.token' && event.requestId === requestId && !json && !outputClosed) process.stdout.write(event.text);
         if (event.type === 'chat.done' && event.requestId === requestId) resolveDone({ message: event.message, error: event.error });
       });
     });
-    const started = unwrap(
-      await backend.request('chat.send', { conversationId: conversation.id, content: v.prompt as string, ...(modelPath ? { modelPath } : {}) }),
-    );
+    const sent = await backend.request('chat.send', { conversationId: conversation.id, content: v.prompt as string, ...(modelPath ? { modelPath } : {}) });
+    if (!sent.ok) await dropIfEmpty();
+    const started = unwrap(sent);
     requestId = started.requestId;
+    if (outputClosed) void backend.request('chat.abort', { requestId });
     const { message, error } = await done;
     if (error) throw new CommandError(error.message);
+    if (outputClosed) throw new CommandError(`the output was closed: the reply was stopped and its ${message.content.length} characters stored (conversation ${conversation.id})`);
     const stats = message.stats;
     const energy = message.energy;
     const info = await readModelInfo(stats?.modelPath ?? modelPath ?? '');

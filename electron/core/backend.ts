@@ -59,6 +59,12 @@ export const defaultSettings: Settings = {
 /** How often a streaming reply's partial text is written to SQLite (ms), so a crash loses at most this much. */
 export const partialFlushIntervalMs = 250;
 
+/**
+ * How often a streaming reply tells the store its writer is alive, ms (also when no text came, e.g. during
+ * a long prefill): 5 s, far below the store's `WRITER_STALE_MS` (10 min).
+ */
+export const heartbeatIntervalMs = 5000;
+
 /** Options of {@link Backend}. */
 export interface BackendOptions {
   store: Store;
@@ -87,6 +93,12 @@ export interface BackendOptions {
   discovery?: DiscoveryOptions | false;
   /** Environment for downloads (`HF_ENDPOINT`, `HF_TOKEN`); default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Model files may be anywhere (the CLI: the user named the file on the command line). Otherwise (the
+   * app, the browser mode) a `modelPath` must be an installed model (the models folder or another app's
+   * folder read in place), and every other path gets the same answer, so a caller cannot probe the disk.
+   */
+  modelPathsAnywhere?: boolean;
 }
 
 /** An error thrown inside a handler that must reach the caller with a specific code. */
@@ -103,6 +115,8 @@ interface InFlight {
   assistantMessageId: string;
   controller: AbortController;
   done: Promise<void>;
+  /** Characters of the reply written to the store so far (by the partial flushes). */
+  savedChars: number;
 }
 
 type Handlers = { [M in ApiMethod]: (input: z.output<(typeof apiContract)[M]['input']>) => Promise<ApiOutput<M>> | ApiOutput<M> };
@@ -390,7 +404,8 @@ export class Backend {
       if (!detail) throw notFound('conversation', id);
       return detail;
     },
-    'conversations.create': ({ systemPrompt, modelPath }) => {
+    'conversations.create': async ({ systemPrompt, modelPath }) => {
+      if (modelPath !== undefined) await this.checkModel(modelPath);
       const conversation = this.options.store.createConversation({
         systemPrompt: systemPrompt ?? this.settings().defaultSystemPrompt,
         modelPath: modelPath ?? null,
@@ -533,8 +548,19 @@ export class Backend {
     }
   }
 
-  /** Fails with NOT_FOUND / MODEL_INVALID before anything is stored. */
+  /**
+   * Fails with NOT_FOUND / MODEL_INVALID before anything is stored. Unless `modelPathsAnywhere`, the path
+   * must be an installed model: anything else is one NOT_FOUND answer, whether or not a file is there.
+   */
   private async checkModel(modelPath: string): Promise<ModelInfo> {
+    if (!this.options.modelPathsAnywhere) {
+      const installed = (await this.governor.installedModels(this.effectiveSettings())).find((m) => m.path === modelPath);
+      if (!installed) throw new ApiFailure({ code: 'NOT_FOUND', message: `Not an installed model: ${modelPath}` });
+      if (!installed.usable) {
+        throw new ApiFailure({ code: 'MODEL_INVALID', message: `${installed.fileName} cannot be used: ${installed.problem ?? 'unknown problem'}` });
+      }
+      return installed;
+    }
     if (!existsSync(modelPath)) throw new ApiFailure({ code: 'NOT_FOUND', message: `Model file not found: ${modelPath}` });
     const info = await readModelInfo(modelPath);
     if (!info.usable) {
@@ -607,6 +633,7 @@ export class Backend {
       assistantMessageId: assistant.id,
       controller,
       done: Promise.resolve(),
+      savedChars: 0,
     };
     this.inFlight.set(requestId, entry);
     entry.done = this.generate(entry, model, detail.conversation.systemPrompt, history).finally(() => {
@@ -627,12 +654,24 @@ export class Backend {
       dirty = false;
       try {
         store.updateMessageContent(entry.assistantMessageId, text);
+        entry.savedChars = text.length;
       } catch {
         // A failed partial write (disk full) is retried by the next flush and by finishMessage.
         dirty = true;
       }
     };
-    const timer = setInterval(flush, partialFlushIntervalMs);
+    let lastBeat = Date.now();
+    const timer = setInterval(() => {
+      flush();
+      if (Date.now() - lastBeat >= heartbeatIntervalMs) {
+        lastBeat = Date.now();
+        try {
+          store.heartbeat(entry.assistantMessageId);
+        } catch {
+          // A missed heartbeat only matters after 10 minutes of them.
+        }
+      }
+    }, partialFlushIntervalMs);
     let final: Message;
     let apiError: ApiError | null = null;
     const governor = this.pendingGovernor.get(entry.conversationId) ?? null;
@@ -665,7 +704,7 @@ export class Backend {
       const energy = meter
         ? await meter.finish({ startedAt: result.stats.startedAt, endedAt: result.stats.endedAt, completionTokens: result.stats.completionTokens })
         : null;
-      final = this.finish(entry, {
+      const finished = this.finish(entry, {
         content: result.text,
         status: result.stopReason === 'abort' ? 'stopped' : 'complete',
         stats: result.stats,
@@ -673,12 +712,16 @@ export class Backend {
         energy,
         governor,
       });
+      final = finished.message;
+      apiError = finished.storeError;
       this.governor.noteReply(result.stats.modelPath, result.stats.threads, result.stats.decodeTokensPerSecond);
     } catch (error) {
       clearInterval(timer);
       meter?.cancel();
       apiError = toApiError(error);
-      final = this.finish(entry, { content: text, status: 'error', stats: null, error: apiError.message });
+      const finished = this.finish(entry, { content: text, status: 'error', stats: null, error: apiError.message });
+      final = finished.message;
+      apiError = finished.storeError ?? apiError;
     }
     if (meter) {
       try {
@@ -692,23 +735,46 @@ export class Backend {
     this.emit({ type: 'conversations.changed', conversationId: entry.conversationId });
   }
 
-  /** Stores the final message; if even that fails (disk full), reports the message as it stands in memory. */
-  private finish(entry: InFlight, input: Parameters<Store['finishMessage']>[1]): Message {
+  /**
+   * Stores the final message. When that write fails (a full disk), the reply still ends: the smallest
+   * possible write marks the row `error` (its content as last flushed), the returned message says what was
+   * and was not saved, and `storeError` carries the store's code so `chat.done` reports it (the CLI exits
+   * non-zero, the UI shows it on the message). Should even that write fail, the row stays `streaming` and
+   * the next start marks it interrupted, keeping the text last flushed.
+   */
+  private finish(entry: InFlight, input: Parameters<Store['finishMessage']>[1]): { message: Message; storeError: ApiError | null } {
     try {
-      return this.options.store.finishMessage(entry.assistantMessageId, input);
+      return { message: this.options.store.finishMessage(entry.assistantMessageId, input), storeError: null };
     } catch (error) {
       const storeError = toApiError(error);
+      const total = input.content.length;
+      const saved = Math.min(entry.savedChars, total);
+      const what =
+        saved >= total && total > 0
+          ? `the text was saved; its final status, stats and energy were not`
+          : saved > 0
+            ? `the first ${saved} of ${total} characters were saved; the rest, the stats and the energy were not`
+            : `nothing of it was saved`;
+      const text = `The reply could not be saved (${storeError.message}): ${what}.`;
+      try {
+        this.options.store.failStreamingMessage(entry.assistantMessageId, text);
+      } catch {
+        // Not even the status could be written: the next start marks the row interrupted.
+      }
       return {
-        id: entry.assistantMessageId,
-        conversationId: entry.conversationId,
-        role: 'assistant',
-        content: input.content,
-        status: 'error',
-        createdAt: Date.now(),
-        stats: input.stats,
-        error: `The reply could not be saved: ${storeError.message}`,
-        energy: input.energy ?? null,
-        governor: null,
+        message: {
+          id: entry.assistantMessageId,
+          conversationId: entry.conversationId,
+          role: 'assistant',
+          content: input.content,
+          status: 'error',
+          createdAt: Date.now(),
+          stats: input.stats,
+          error: text,
+          energy: input.energy ?? null,
+          governor: null,
+        },
+        storeError: { code: storeError.code, message: text },
       };
     }
   }

@@ -28,6 +28,7 @@ import type { ChatEngine, MemoryFit } from '../engine/types.js';
 import { listInstalledModels } from '../models/library.js';
 import type { DiscoveryOptions } from '../models/discovery.js';
 import { catalogEntryUri, catalogKvBytesPerToken, type CatalogEntry } from '../../shared/modelCatalog.js';
+import { formatGiB } from '../../shared/format.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_ACTIVE_W_PER_CORE } from '../telemetry/sources/estimate.js';
 import { memoryBandwidth } from './machineFacts.js';
@@ -224,7 +225,7 @@ export class GovernorService {
         sizeBytes: e.sizeBytes,
         quantization: e.quantization,
         fits,
-        memoryReason: fits ? null : `needs about ${(memory / 1024 ** 3).toFixed(1)} GiB, more than ${Math.round(CATALOG_MEMORY_SHARE * 100)}% of this computer's ${(totalMemoryBytes / 1024 ** 3).toFixed(0)} GiB`,
+        memoryReason: fits ? null : `needs about ${formatGiB(memory)}, more than ${Math.round(CATALOG_MEMORY_SHARE * 100)}% of this computer's ${formatGiB(totalMemoryBytes)}`,
         settings: { threads, gpuLayers: 0, contextSize },
         measured: null,
         kvCacheBytesPerToken: kv * Math.min(typicalKvFillTokens, contextSize),

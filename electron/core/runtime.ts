@@ -51,6 +51,10 @@ export interface RuntimeOptions {
   discovery?: BackendOptions['discovery'];
   /** Environment for downloads; see `BackendOptions.env`. */
   env?: BackendOptions['env'];
+  /** Model files may be anywhere (the CLI); see `BackendOptions.modelPathsAnywhere`. */
+  modelPathsAnywhere?: boolean;
+  /** Tests only: the database's page limit (`StoreOptions.maxPageCount`), to simulate a full disk. */
+  storeMaxPageCount?: number;
   /** App version; defaults to package.json's. */
   version?: string;
 }
@@ -91,6 +95,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Backend> {
     filePath: databasePath(options.dataDir),
     nativeBinding: options.nativeBinding,
     machineKey: machineKey(),
+    ...(options.storeMaxPageCount !== undefined ? { maxPageCount: options.storeMaxPageCount } : {}),
   });
   let engine: ChatEngine;
   try {
@@ -139,6 +144,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Backend> {
     autoCalibration: options.autoCalibration,
     discovery: options.discovery,
     env: options.env,
+    modelPathsAnywhere: options.modelPathsAnywhere,
     dataDir: options.dataDir,
     modelsDirOverride: options.modelsDirOverride ?? null,
     transport: options.transport,

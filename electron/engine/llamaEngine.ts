@@ -55,6 +55,10 @@ import {
 } from './types.js';
 import { BenchmarkAbortedError, measureBitsPerByte, measureDecode, measurePrefill, scoringTokens, trackPeakRss } from './modelBench.js';
 import { EngineStatusTracker } from './engineStatus.js';
+import { createTokenizerGuard, installTokenizerGuard, type TokenizerGuard, type VocabularyInfo } from './tokenizerGuard.js';
+
+/** Re-exported for callers that import the guard from the engine (it lives in ./tokenizerGuard.ts). */
+export { createTokenizerGuard, type TokenizerGuard, type VocabularyInfo } from './tokenizerGuard.js';
 
 /** llama.cpp log levels, most to least severe after `disabled` (node-llama-cpp's `LlamaLogLevel` values). */
 export type EngineLogLevel = 'disabled' | 'fatal' | 'error' | 'warn' | 'info' | 'log' | 'debug';
@@ -126,6 +130,28 @@ const CALIBRATION_CONTEXT_SIZE = 256;
 /** How long a memory estimate stays valid with a GPU (free VRAM changes), ms. */
 const GPU_ESTIMATE_TTL_MS = 30_000;
 
+/**
+ * Bytes of text per token a context can hold at most, for trimming texts before tokenizing them: 16.
+ * English averages about 4 bytes per token and no common vocabulary's tokens average anywhere near 16
+ * over a whole text, so a text of contextSize × 16 bytes already overfills the context: cutting longer
+ * ones there loses nothing the model could see.
+ */
+export const MAX_BYTES_PER_TOKEN = 16;
+
+/**
+ * `text` cut to at most `maxBytes` UTF-8 bytes, keeping its `start` or its `end`, with `…` where it was
+ * cut; never splits a character. Texts within the limit come back unchanged.
+ */
+export function trimToBytes(text: string, maxBytes: number, keep: 'start' | 'end'): string {
+  // Quick exit without encoding: a string of n UTF-16 units is at most 3n UTF-8 bytes.
+  if (text.length * 3 <= maxBytes) return text;
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  const cut = keep === 'end' ? bytes.subarray(bytes.length - maxBytes) : bytes.subarray(0, maxBytes);
+  const decoded = cut.toString('utf8').replace(keep === 'end' ? /^\uFFFD+/ : /\uFFFD+$/, '');
+  return keep === 'end' ? `…${decoded}` : `${decoded}…`;
+}
+
 /** Tokens kept free for the chat template around the last user message when it is trimmed to fit. */
 const TEMPLATE_OVERHEAD_TOKENS = 64;
 
@@ -139,6 +165,8 @@ interface LoadedModel {
   session: Session | null;
   /** Set for vocabularies that cannot encode every character (see {@link createTokenizerGuard}). */
   guard: TokenizerGuard | null;
+  /** The file's identity when loaded (device, inode, size, mtime): a changed file is loaded again. */
+  fileVersion: string;
 }
 
 /** A context + sequence + chat, reused while (context size, threads) stay the same. */
@@ -197,111 +225,6 @@ function startsWith(a: readonly ChatHistoryItem[], prefix: readonly ChatHistoryI
   return prefix.every((item, i) => JSON.stringify(item) === JSON.stringify(a[i]));
 }
 
-/** What {@link createTokenizerGuard} needs of a GGUF tokenizer (`tokenizer.ggml.*` metadata). */
-export interface VocabularyInfo {
-  /** `tokenizer.ggml.model`: `llama` (SentencePiece), `gpt2` (BPE)... */
-  model?: unknown;
-  /** `tokenizer.ggml.tokens`. */
-  tokens?: unknown;
-  /** `tokenizer.ggml.token_type` (llama.cpp `llama_token_type`: 3 control, 4 user-defined). */
-  token_type?: unknown;
-}
-
-/** Keeps text a SentencePiece vocabulary cannot encode away from llama.cpp. */
-export interface TokenizerGuard {
-  /** Characters the vocabulary has a token for (single-character tokens, or every UTF-8 byte as `<0xXX>`). */
-  isSafe(char: string): boolean;
-  /**
-   * `text` without the characters the vocabulary cannot encode: accents are stripped first (NFKD: `é` → `e`),
-   * what is still unencodable is dropped. With `specialTokens`, control-token texts (e.g. `<|start_story|>`)
-   * are kept whole.
-   */
-  sanitize(text: string, specialTokens?: boolean): string;
-}
-
-/**
- * A guard for SentencePiece (`llama`) vocabularies without full byte fallback, else `null` (nothing to
- * guard: the common case).
- *
- * Why: llama.cpp's SentencePiece tokenizer encodes a character missing from the vocabulary through
- * byte tokens `<0xXX>`; when the vocabulary has none (e.g. the kit's TinyStories-656K: 78 single
- * characters, no byte tokens), `llama_vocab::byte_to_token` throws `std::out_of_range` from native code
- * and the whole process aborts — on a `#` in a chat template, or a `é` typed by the user.
- */
-export function createTokenizerGuard(vocab: VocabularyInfo | undefined | null): TokenizerGuard | null {
-  if (vocab == null || vocab.model !== 'llama' || !Array.isArray(vocab.tokens)) return null;
-  const tokens = vocab.tokens as unknown[];
-  const types = Array.isArray(vocab.token_type) ? (vocab.token_type as unknown[]) : [];
-  const byteTokens = new Set<number>();
-  const singles = new Set<string>();
-  const specials: string[] = [];
-  tokens.forEach((token, i) => {
-    if (typeof token !== 'string') return;
-    const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(token);
-    if (byte) byteTokens.add(parseInt(byte[1]!, 16));
-    else if ([...token].length === 1) singles.add(token);
-    if ((types[i] === 3 || types[i] === 4) && token.length > 1) specials.push(token);
-  });
-  if (byteTokens.size === 256) return null;
-  const cache = new Map<string, boolean>();
-  const isSafe = (char: string): boolean => {
-    let safe = cache.get(char);
-    if (safe == null) {
-      // SentencePiece sees spaces as U+2581 ("▁").
-      safe = singles.has(char === ' ' ? '\u2581' : char) || [...Buffer.from(char, 'utf8')].every((b) => byteTokens.has(b));
-      cache.set(char, safe);
-    }
-    return safe;
-  };
-  const clean = (part: string): string => {
-    let out = '';
-    for (const char of part) {
-      if (isSafe(char)) out += char;
-      else for (const c of char.normalize('NFKD')) if (isSafe(c)) out += c;
-    }
-    return out;
-  };
-  const specialPattern =
-    specials.length > 0
-      ? new RegExp(`(${specials.sort((a, b) => b.length - a.length).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`)
-      : null;
-  return {
-    isSafe,
-    sanitize(text, specialTokens = false) {
-      if (!specialTokens || specialPattern == null) return clean(text);
-      return text
-        .split(specialPattern)
-        .map((part, i) => (i % 2 === 1 ? part : clean(part)))
-        .join('');
-    },
-  };
-}
-
-/**
- * Routes every tokenization of `model` through `guard` (see {@link createTokenizerGuard}). node-llama-cpp
- * funnels all its tokenization (chat templates, stop triggers, context shifts, `model.tokenize`) through the
- * native model object's `tokenize(text, specialTokens)`; that method is wrapped on the instance. Returns
- * false when the object is not shaped as expected (a node-llama-cpp upgrade): then only the engine's own
- * text is sanitized.
- */
-function installTokenizerGuard(model: LlamaModel, guard: TokenizerGuard): boolean {
-  const native = (model as unknown as { _model?: { tokenize?: unknown } })._model;
-  if (native == null || typeof native.tokenize !== 'function') return false;
-  const original = (native.tokenize as (text: string, specialTokens: boolean) => unknown).bind(native);
-  try {
-    // The prototype's method is read-only (a native accessor), so shadow it with an own property.
-    Object.defineProperty(native, 'tokenize', {
-      value: (text: string, specialTokens: boolean) =>
-        original(typeof text === 'string' ? guard.sanitize(text, specialTokens) : text, specialTokens),
-      configurable: true,
-      writable: false,
-    });
-    return native.tokenize !== original;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * node-llama-cpp's {@link ChatEngine}. Create with {@link LlamaEngine.create}; call {@link dispose} when done.
  */
@@ -336,6 +259,12 @@ export class LlamaEngine implements ChatEngine {
         progressLogs: false,
         // 0 = no cap: the `threads` given to each context is then exactly the number llama.cpp uses.
         maxThreads: 0,
+        // Every native log line goes to stderr (node-llama-cpp's default prints info lines with
+        // console.info, i.e. stdout): a command's stdout stays its output (`chat --json` is one JSON document).
+        logger: (level, message) => {
+          const text = message.endsWith('\n') ? message : `${message}\n`;
+          process.stderr.write(`[llama.cpp ${level}] ${text}`);
+        },
       });
     } catch (err) {
       throw new EngineError('MODEL_LOAD_FAILED', `cannot start llama.cpp: ${reason(err)}`, { cause: err });
@@ -583,11 +512,26 @@ export class LlamaEngine implements ChatEngine {
   // -------------------------------------------------------------------------------------------
 
   /** The loaded model for `path`, loading (and unloading the current one) when needed. */
+  /**
+   * The model at `path`, loaded. The loaded one is reused only while its file is the one that was loaded:
+   * llama.cpp memory-maps the weights, so a file replaced by rename (`mv`, a download) would keep answering
+   * with the old, still-mapped weights, and a file overwritten in place is truncated under the mapping
+   * (touching those pages kills the process with SIGBUS, which no code can catch). Checking the identity
+   * (device, inode, size, mtime) before each reply and loading again when it changed covers every change
+   * made between replies; overwriting a file in place while a reply is being generated from it cannot be
+   * made safe with mmap.
+   */
   private async ensureModel(path: string, contextSize: number): Promise<LoadedModel> {
-    if (this.current?.path === path) return this.current;
+    if (this.current?.path === path) {
+      const version = await stat(path).then(statKey, () => null);
+      if (version === this.current.fileVersion) return this.current;
+      // Changed or gone: unload it rather than compute on pages that may have vanished.
+      await this.freeCurrent();
+    }
     this.setStatus({ state: 'loading', modelPath: path, loadProgress: 0, threads: null, error: null });
     try {
       const info = await this.validate(path, contextSize);
+      const fileVersion = statKey(await stat(path));
       await this.freeCurrent();
       let lastProgress = 0;
       let stillLoading = true;
@@ -613,7 +557,7 @@ export class LlamaEngine implements ChatEngine {
       stillLoading = false;
       const guard = createTokenizerGuard(model.fileInfo.metadata?.tokenizer?.ggml as VocabularyInfo | undefined);
       if (guard != null) installTokenizerGuard(model, guard);
-      this.current = { path, info, model, bestThreads: null, session: null, guard };
+      this.current = { path, info, model, bestThreads: null, session: null, guard, fileVersion };
       return this.current;
     } catch (err) {
       const error =
@@ -922,7 +866,12 @@ export class LlamaEngine implements ChatEngine {
     const sampling = this.options.sampling ?? {};
     const guard = loaded.guard;
     const clean = guard ? (text: string) => guard.sanitize(text) : undefined;
-    const history = this.fitToContext(toChatHistory(request.systemPrompt, request.history, clean), session, request.maxTokens);
+    // Bound every text by bytes before anything tokenizes it (tokenizing runs on the main thread): a text
+    // longer than the context could ever hold is cut to what could fit, so a 400 KB message neither blocks
+    // the event loop for seconds nor makes each later turn re-read it.
+    const maxBytes = session.context.contextSize * MAX_BYTES_PER_TOKEN;
+    const bounded = request.history.map((t) => ({ ...t, content: trimToBytes(t.content, maxBytes, 'end') }));
+    const history = this.fitToContext(toChatHistory(trimToBytes(request.systemPrompt, maxBytes, 'start'), bounded, clean), session, request.maxTokens);
     const cleanHistory = history.slice(0, -1);
 
     // Reuse what node-llama-cpp kept of the previous turn (matters after a context shift).

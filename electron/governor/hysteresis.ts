@@ -4,6 +4,7 @@
  *
  * Swaps happen between turns only (the caller's job); this module says whether to swap at all.
  */
+import { formatTwoSignificant } from '../../shared/format.js';
 import type { Candidate, Constraint, Decision } from './types.js';
 
 /** Suggested `minSwitchIntervalMs`: one minute. Loading a few-GB model takes seconds, so a minute between swaps bounds the load overhead to a few percent of the time. */
@@ -125,17 +126,17 @@ export function shouldSwitch(decision: Decision, current: Candidate | null, ctx:
     : (loadMs / 1000) * Math.max(0, next.cost.powerW);
   const savedJ = (cur.cost.energyJPerToken - next.cost.energyJPerToken) * tokens;
   if (savedJ > loadEnergyJ) {
-    return { switchTo: next, keep: false, reason: `${next.name} saves ${fmt(savedJ)} J over the next ${Math.round(tokens)} tokens, more than the ${fmt(loadEnergyJ)} J load` };
+    return { switchTo: next, keep: false, reason: `${next.name} saves ${formatTwoSignificant(savedJ)} J over the next ${Math.round(tokens)} tokens, more than the ${formatTwoSignificant(loadEnergyJ)} J load` };
   }
   const qualityGain = next.quality - cur.quality;
   const generationMs = next.cost.decodeTokensPerSecond > 0 ? (tokens / next.cost.decodeTokensPerSecond) * 1000 : Number.POSITIVE_INFINITY;
   if (qualityGain >= MIN_QUALITY_GAIN && loadMs <= MAX_LOAD_SHARE_FOR_QUALITY_SWITCH * generationMs) {
-    return { switchTo: next, keep: false, reason: `${next.name} is better (quality ${next.quality.toFixed(2)} vs ${cur.quality.toFixed(2)}) for a ${fmt(loadMs / 1000)} s load` };
+    return { switchTo: next, keep: false, reason: `${next.name} is better (quality ${next.quality.toFixed(2)} vs ${cur.quality.toFixed(2)}) for a ${formatTwoSignificant(loadMs / 1000)} s load` };
   }
   if (savedJ > 0) {
-    return { switchTo: null, keep: true, reason: `keep ${cur.name}: ${next.name} would save ${fmt(savedJ)} J, less than the ${fmt(loadEnergyJ)} J load` };
+    return { switchTo: null, keep: true, reason: `keep ${cur.name}: ${next.name} would save ${formatTwoSignificant(savedJ)} J, less than the ${formatTwoSignificant(loadEnergyJ)} J load` };
   }
-  return { switchTo: null, keep: true, reason: `keep ${cur.name}: switching to ${next.name} would not repay the ${fmt(loadMs / 1000)} s load` };
+  return { switchTo: null, keep: true, reason: `keep ${cur.name}: switching to ${next.name} would not repay the ${formatTwoSignificant(loadMs / 1000)} s load` };
 }
 
 function constraintName(c: Constraint): string {
@@ -148,10 +149,6 @@ function constraintName(c: Constraint): string {
   }
 }
 
-function fmt(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  return Math.abs(x) >= 10 ? x.toFixed(0) : Number(x.toPrecision(2)).toString();
-}
 
 /**
  * Replies at least needed before a slowdown counts as sustained (3: the median of 3 needs 2 slow replies,

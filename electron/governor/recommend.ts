@@ -17,6 +17,7 @@
  *   one that does not is passed over for the next of that profile's ranking.
  * - Rungs come back ordered Saver, Balanced, Performance.
  */
+import { formatJPerToken } from '../../shared/format.js';
 import { decide } from './decide.js';
 import { profileTarget } from './profiles.js';
 import type { Candidate, PowerState, RecentUsage } from './types.js';
@@ -100,8 +101,8 @@ export function recommendLadder(input: RecommendInput): LadderResult {
             own && middle.modelPath === d.chosen.modelPath
               ? d.reason
               : own
-                ? `Balanced on battery: ${middle.name}${middle.quantization ? ` ${middle.quantization}` : ''} stays under ${d.budgetW ?? 8} W at ${fmtJ(middle.cost.energyJPerToken)} J/token, between the Saver and Performance models`
-                : `Balanced: nothing between the Saver and Performance models stays under ${d.budgetW ?? 8} W on this computer, so the middle of the ladder: the best quality at ${fmtJ(middle.cost.energyJPerToken)} J/token, between Saver's ${fmtJ(saverPick.cost.energyJPerToken)} and Performance's ${fmtJ(performancePick.cost.energyJPerToken)}`,
+                ? `Balanced on battery: ${middle.name}${middle.quantization ? ` ${middle.quantization}` : ''} stays under ${d.budgetW ?? 8} W at ${formatJPerToken(middle.cost.energyJPerToken)}, between the Saver and Performance models`
+                : `Balanced: nothing between the Saver and Performance models stays under ${d.budgetW ?? 8} W on this computer, so the middle of the ladder: the best quality at ${formatJPerToken(middle.cost.energyJPerToken)}, between Saver's ${formatJPerToken(saverPick.cost.energyJPerToken)} and Performance's ${formatJPerToken(performancePick.cost.energyJPerToken)}`,
         });
       }
       continue;
@@ -143,6 +144,3 @@ function r0(d: ReturnType<typeof decide>, c: Candidate) {
   return d.ranked.find((r) => r.candidate === c)!;
 }
 
-function fmtJ(j: number): string {
-  return j >= 1 ? j.toFixed(1) : j.toPrecision(2);
-}

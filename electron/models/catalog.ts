@@ -60,14 +60,8 @@ export function formatGgmlType(type: number): string {
   return (GgmlType as unknown as Record<number, string | undefined>)[type] ?? `type ${type}`;
 }
 
-/** Bytes as GiB for messages: `3.2 GiB` (one decimal from 1 GiB), `0.0049 GiB` (two significant digits below). */
-export function formatGiB(bytes: number): string {
-  const gib = bytes / 1024 ** 3;
-  if (gib >= 100) return `${gib.toFixed(0)} GiB`;
-  if (gib >= 1) return `${gib.toFixed(1)} GiB`;
-  if (gib === 0) return '0 GiB';
-  return `${gib.toPrecision(2)} GiB`;
-}
+/** Bytes as GiB for messages; the one rule in `shared/format.ts`, re-exported for the engine's messages. */
+export { formatGiB } from '../../shared/format.js';
 
 /**
  * `-00001-of-00003.gguf` style split models (llama.cpp's `gguf-split` naming). Group 1: the part number,

@@ -59,6 +59,8 @@ export interface StoreOptions {
    * full disk reports it. Leave unset in the app.
    */
   maxPageCount?: number;
+  /** Whether a writer process runs (tests inject one); default {@link isProcessAlive}. */
+  isProcessAlive?: (pid: number) => boolean;
 }
 
 /** The title of a new conversation until its first user message names it. */
@@ -322,8 +324,9 @@ export interface AddMessageInput {
 /**
  * Which power-governor profile chose the model variant that answered, and why (one line each), as
  * recorded with a reply by {@link Store.finishMessage} and read back by {@link Store.getMessageGovernor}.
+ * Only these two lines of the governor's decision (the contract's `GovernorDecision`) are stored.
  */
-export interface GovernorDecision {
+export interface MessageGovernor {
   /** The profile in effect, e.g. "battery-saver". */
   profile: string;
   /** Why this variant was chosen, e.g. "Q4_K_M: 0.4 J/token fits the battery target". */
@@ -339,7 +342,7 @@ export interface FinishMessageInput {
   /** The reply's energy; omitted or null: none (stored as NULL columns). Validated with `replyEnergySchema`. */
   energy?: ReplyEnergy | null;
   /** The governor's decision behind the reply; omitted or null: none. */
-  governor?: GovernorDecision | null;
+  governor?: MessageGovernor | null;
 }
 
 /**
@@ -534,13 +537,19 @@ function prepareStatements(db: Database.Database) {
     insertMessage: db.prepare<[StatsParams & { id: string; conversation_id: string; role: string; content: string; status: string; created_at: number; error: string | null }], MessageRow>(
       `INSERT INTO messages (id, conversation_id, role, content, status, created_at, error,
          stats_model_path, stats_model_name, stats_quantization, prompt_tokens, prefill_tokens, completion_tokens,
-         ttft_ms, prefill_tokens_per_second, decode_tokens_per_second, threads, context_size, started_at, ended_at)
+         ttft_ms, prefill_tokens_per_second, decode_tokens_per_second, threads, context_size, started_at, ended_at,
+         writer_pid, writer_started_at, heartbeat_at)
        VALUES (@id, @conversation_id, @role, @content, @status, @created_at, @error,
          @stats_model_path, @stats_model_name, @stats_quantization, @prompt_tokens, @prefill_tokens, @completion_tokens,
-         @ttft_ms, @prefill_tokens_per_second, @decode_tokens_per_second, @threads, @context_size, @started_at, @ended_at)
+         @ttft_ms, @prefill_tokens_per_second, @decode_tokens_per_second, @threads, @context_size, @started_at, @ended_at,
+         CASE WHEN @status = 'streaming' THEN ${process.pid} ELSE NULL END,
+         CASE WHEN @status = 'streaming' THEN ${PROCESS_STARTED_AT} ELSE NULL END,
+         CASE WHEN @status = 'streaming' THEN @created_at ELSE NULL END)
        RETURNING ${messageColumns}`,
     ),
-    updateMessageContent: db.prepare<[string, string]>('UPDATE messages SET content = ? WHERE id = ?'),
+    updateMessageContent: db.prepare<[string, number, string]>('UPDATE messages SET content = ?, heartbeat_at = ? WHERE id = ?'),
+    heartbeat: db.prepare<[number, string]>(`UPDATE messages SET heartbeat_at = ? WHERE id = ? AND status = 'streaming'`),
+    failStreamingMessage: db.prepare<[string, string]>(`UPDATE messages SET status = 'error', error = ? WHERE id = ? AND status = 'streaming'`),
     finishMessage: db.prepare<
       [StatsParams & EnergyParams & { id: string; content: string; status: string; error: string | null; governor_profile: string | null; governor_reason: string | null }],
       MessageRow
@@ -701,6 +710,59 @@ function prepareStatements(db: Database.Database) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Writers of streaming replies
+// ---------------------------------------------------------------------------------------------
+
+/** When this process started, ms since the epoch (identifies it beside its pid, which the OS reuses). */
+export const PROCESS_STARTED_AT = Math.round(Date.now() - process.uptime() * 1000);
+
+/**
+ * A writer that has not touched its streaming reply for this long is gone even if a process with its
+ * pid runs (pids are reused): 10 min. Writers heartbeat every few seconds
+ * (`Backend`'s {@link import('../core/backend.js').heartbeatIntervalMs}).
+ */
+export const WRITER_STALE_MS = 10 * 60_000;
+
+/**
+ * Streaming replies being written through an open {@link Store} of this process, by message id: a row of
+ * this process counts as alive only while its handle has it here (a handle closed without finishing
+ * leaves its replies to be recovered, as a crash does).
+ */
+const liveReplies = new Set<string>();
+
+/** Whether a process with this id runs on this machine (`kill(pid, 0)`: ESRCH = no; EPERM = yes, not ours). */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Marks `interrupted` the `streaming` replies whose writer is gone: no writer recorded (written before
+ * schema 7), a writer process that no longer runs, or no heartbeat for {@link WRITER_STALE_MS}. A reply
+ * another live process is writing (the app and the CLI on one data folder) stays `streaming`.
+ * @returns how many were marked.
+ */
+function markOrphanedReplies(db: Database.Database, now: () => number, alive: (pid: number) => boolean): number {
+  const rows = db
+    .prepare(`SELECT id, writer_pid AS pid, writer_started_at AS startedAt, heartbeat_at AS heartbeat FROM messages WHERE status = 'streaming'`)
+    .all() as Array<{ id: string; pid: number | null; startedAt: number | null; heartbeat: number | null }>;
+  const mark = db.prepare(`UPDATE messages SET status = 'interrupted' WHERE id = ? AND status = 'streaming'`);
+  let marked = 0;
+  const t = now();
+  for (const r of rows) {
+    const ours = r.pid === process.pid && r.startedAt === PROCESS_STARTED_AT;
+    const gone = r.pid === null || r.heartbeat === null || (ours ? !liveReplies.has(r.id) : !alive(r.pid)) || t - r.heartbeat > WRITER_STALE_MS;
+    if (gone) marked += mark.run(r.id).changes;
+  }
+  return marked;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Store
 // ---------------------------------------------------------------------------------------------
 
@@ -726,13 +788,17 @@ export class Store implements CalibrationStore {
   private readonly txAddPowerSamples: Database.Transaction<(conversationId: string, messageId: string | null, samples: PowerSample[]) => void>;
   /** The calibration bench's results on this machine (table `model_calibrations`). */
   readonly calibrations: CalibrationTable;
+  /** Streaming replies this handle writes (see `liveReplies`). */
+  private readonly writing = new Set<string>();
   /** Cached model-file facts (header info, memory estimates), valid while the file is unchanged. */
   readonly modelFacts: ModelFactsTable;
 
   /**
    * Opens (creating it and its folders if needed) the database at `options.filePath`, sets the
    * pragmas (WAL, `synchronous=FULL`, foreign keys, 5 s busy timeout), applies pending migrations,
-   * and marks every message left `streaming` as `interrupted` ({@link recoveredInterruptedCount}).
+   * and marks `interrupted` the messages left `streaming` whose writer is gone (its process no longer
+   * runs or has not written for {@link WRITER_STALE_MS}; {@link recoveredInterruptedCount}): a reply
+   * another live process is writing on the same data folder stays `streaming`.
    *
    * A database created by a newer Wattwise is refused before anything is written to it.
    *
@@ -763,7 +829,7 @@ export class Store implements CalibrationStore {
       db.pragma('foreign_keys = ON');
       migrate(db);
       if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.max(1, Math.trunc(options.maxPageCount))}`);
-      const recovered = db.prepare(`UPDATE messages SET status = 'interrupted' WHERE status = 'streaming'`).run().changes;
+      const recovered = markOrphanedReplies(db, options.now ?? Date.now, options.isProcessAlive ?? isProcessAlive);
       return new Store(db, filePath, options.machineKey ?? 'default', options.now ?? Date.now, recovered);
     } catch (e) {
       try {
@@ -870,6 +936,9 @@ export class Store implements CalibrationStore {
   /** Closes the database (checkpointing the WAL). Idempotent; the store cannot be used afterwards. */
   close(): void {
     if (!this.db.open) return;
+    // Replies left streaming by this handle are orphans now, as after a crash.
+    for (const id of this.writing) liveReplies.delete(id);
+    this.writing.clear();
     this.wrap(() => this.db.close());
   }
 
@@ -1005,7 +1074,12 @@ export class Store implements CalibrationStore {
     stats?: ReplyStats | null;
     error?: string | null;
   }): Message {
-    return this.wrap(() => this.txAddMessage(input));
+    const message = this.wrap(() => this.txAddMessage(input));
+    if (message.status === 'streaming') {
+      liveReplies.add(message.id);
+      this.writing.add(message.id);
+    }
+    return message;
   }
 
   /**
@@ -1015,10 +1089,38 @@ export class Store implements CalibrationStore {
    */
   updateMessageContent(id: string, content: string): void {
     this.wrap(() => {
-      if (this.stmt.updateMessageContent.run(content, id).changes === 0) {
+      if (this.stmt.updateMessageContent.run(content, this.timestamp(), id).changes === 0) {
         throw new StoreError('NOT_FOUND', `message ${id} not found`);
       }
     });
+  }
+
+  /**
+   * Says this process is still writing the `streaming` message `id` (sets its heartbeat to now), so
+   * another process opening the store leaves it alone. Cheap; call it every few seconds while a reply
+   * runs (the partial-text writes heartbeat too).
+   * @throws StoreError when it cannot be written.
+   */
+  heartbeat(id: string): void {
+    this.wrap(() => this.stmt.heartbeat.run(this.timestamp(), id));
+  }
+
+  /**
+   * Ends a still-`streaming` message as `error` with `error` as its reason, keeping its content as last
+   * written: the smallest write that takes a reply out of `streaming` when its final write failed (a full
+   * disk). @returns whether a streaming row was changed.
+   * @throws StoreError when even this cannot be written.
+   */
+  failStreamingMessage(id: string, error: string): boolean {
+    const changed = this.wrap(() => this.stmt.failStreamingMessage.run(error, id).changes > 0);
+    this.stopWriting(id);
+    return changed;
+  }
+
+  /** This handle no longer writes reply `id` (finished, failed). */
+  private stopWriting(id: string): void {
+    this.writing.delete(id);
+    liveReplies.delete(id);
   }
 
   /**
@@ -1039,7 +1141,7 @@ export class Store implements CalibrationStore {
       stats: ReplyStats | null;
       error: string | null;
       energy?: ReplyEnergy | null;
-      governor?: GovernorDecision | null;
+      governor?: MessageGovernor | null;
     },
   ): Message {
     let energy: ReplyEnergy | null = null;
@@ -1052,7 +1154,9 @@ export class Store implements CalibrationStore {
     if (governor !== null && (typeof governor.profile !== 'string' || typeof governor.reason !== 'string')) {
       throw new RangeError('invalid governor decision: profile and reason must be strings');
     }
-    return this.wrap(() => this.txFinishMessage(id, { ...input, energy, governor }));
+    const message = this.wrap(() => this.txFinishMessage(id, { ...input, energy, governor }));
+    this.stopWriting(id);
+    return message;
   }
 
   /**
@@ -1061,7 +1165,7 @@ export class Store implements CalibrationStore {
    * version 4, and replies the governor did not choose). Kept out of {@link Message} for now (the
    * contract does not carry it).
    */
-  getMessageGovernor(id: string): GovernorDecision | null {
+  getMessageGovernor(id: string): MessageGovernor | null {
     const row = this.wrap(() => this.stmt.messageGovernor.get(id));
     if (row === undefined || row.governor_profile === null) return null;
     return { profile: row.governor_profile, reason: row.governor_reason ?? '' };

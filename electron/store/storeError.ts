@@ -2,6 +2,8 @@
  * Storage errors of the Wattwise store, with the API error code each one crosses the boundary as.
  * No Electron imports here.
  */
+import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /** The API error codes a store failure maps to (a subset of the contract's `ErrorCode`). */
 export type StoreErrorCode = 'STORAGE_FULL' | 'STORAGE_FAILED' | 'NOT_FOUND';
@@ -45,6 +47,24 @@ const fsFullCodes = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
  * @param diskAlmostFull called only for `SQLITE_IOERR*`: whether the disk holding the file is full;
  *   SQLite does not report the errno of a failed write, so this is how ENOSPC is told apart.
  */
+/**
+ * Why a database file cannot be opened, in words: its folder is missing, the file system is read-only
+ * (EROFS), or there is no permission to write (EACCES/EPERM), from `access(W_OK)` on the file (or its folder
+ * when the file does not exist). `access` is injectable for tests.
+ */
+export function whyCannotOpen(filePath: string, access: (path: string, mode: number) => void = accessSync): string {
+  const folder = dirname(filePath);
+  if (!existsSync(folder)) return 'its folder does not exist';
+  try {
+    access(existsSync(filePath) ? filePath : folder, fsConstants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') return 'the file system is read-only';
+    if (code === 'EACCES' || code === 'EPERM') return 'no permission to write there';
+  }
+  return 'missing folder or no permission?';
+}
+
 export function toStoreError(error: unknown, filePath: string, diskAlmostFull?: () => boolean): unknown {
   if (error instanceof StoreError) return error;
   const code = sqliteCode(error);
@@ -64,7 +84,7 @@ export function toStoreError(error: unknown, filePath: string, diskAlmostFull?: 
       return new StoreError('STORAGE_FAILED', `database ${filePath} is read-only (read-only disk or no write permission); nothing was written`, cause);
     }
     if (code.startsWith('SQLITE_CANTOPEN')) {
-      return new StoreError('STORAGE_FAILED', `cannot open database ${filePath} (missing folder or no permission?)`, cause);
+      return new StoreError('STORAGE_FAILED', `cannot open database ${filePath} (${whyCannotOpen(filePath)})`, cause);
     }
     if (code.startsWith('SQLITE_IOERR')) {
       let full = false;

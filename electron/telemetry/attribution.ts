@@ -1,8 +1,8 @@
 /**
  * Attribution of energy to one reply: pure functions over power traces, no I/O.
  *
- * The methods follow what CodeCarbon, Scaphandre and PowerJoular do (see the team doc
- * `power-sources.md`, "Attribution to one reply"):
+ * The methods follow what CodeCarbon, Scaphandre and PowerJoular do (see the team kit's
+ * `../shared/docs/power-sources.md` beside the repository, "Attribution to one reply"):
  * - `system-minus-baseline` (a battery sensor reads the whole machine): E = ∫ max(0, P(t) − P_idle(t)) dt,
  *   P_idle measured just before the reply; the baseline may change mid-reply (piecewise constant),
  * - `package-cpu-share` (RAPL reads the CPU package, shared by every process): E = ∫ P dt × (this

@@ -20,13 +20,14 @@
  * the only reader of the estimate source it is given (the estimate averages CPU time since its previous
  * read).
  *
- * Reply figures: a reply keeps the source that was active at `beginReply` (a better source appearing
- * mid-reply serves the next replies). With GPUs added, `method` stays the CPU method, `sourceId` and
- * `sourceLabel` join the parts ("rapl:intel-rapl:0+nvidia:0", "RAPL package + GPU (NVML)"),
- * `baselinePowerW` is the sum of the idle powers used, and `peakPowerW` the sum of the parts' peaks.
- * RAPL and estimate readings are integrated as averages since the previous read, the others linearly
- * (see `attribution.ts`). Samples are stamped with the sampler's clock (`now`, the engine's `Date.now()`)
- * whenever a source's own timestamp disagrees with it.
+ * Reply figures (computed by the meter of `./replyMeter.ts`): a reply keeps the source that was active at
+ * `beginReply` (a better source appearing mid-reply serves the next replies). With GPUs added, `method`
+ * stays the CPU method, `sourceId` and `sourceLabel` join the parts ("rapl:intel-rapl:0+nvidia:0", "RAPL
+ * package + GPU (NVML)"), `baselinePowerW` is the sum of the idle powers used, and `peakPowerW` the sum of
+ * the parts' peaks. RAPL and estimate readings are integrated as averages since the previous read, the
+ * others linearly (see `attribution.ts`). Samples are stamped with the sampler's clock (`now`, the engine's
+ * `Date.now()`) whenever a source's own timestamp disagrees with it. The CPU times of the RAPL share come
+ * from `./sources/cpuTimes.ts`.
  *
  * Baselines: for a system source, the median of that source's readings in the `baselineWindowMs` (30 s)
  * before the reply while no reply ran; with fewer than 2 such readings, the reading taken right at
@@ -35,37 +36,43 @@
  *
  * Cost: one timer (`unref()`ed, so it never keeps a CLI process alive), ticks never overlap (a tick is
  * skipped while the previous round of reads is pending), reads and probes time out after
- * `readTimeoutMs`, and the per-tick work is a few small objects. `overheadCpuFraction()` reports it.
+ * `readTimeoutMs`, and the per-tick work is a few small objects. `overheadCpuFraction()` reports it;
+ * `npm run bench` (bench/sampler.ts) measures it and the real tick rates. The clock (`now`) and the timers
+ * (`timers`) are options, so tests drive ticks by hand.
  *
  * Nothing here throws out of `finish`, ticks or listeners: a failing source becomes a status and a
  * fallback, never an exception.
  */
-import { readSync, openSync, closeSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { z } from 'zod';
-import type { BatteryStateInfo, EnergyStatus, liveReplyEnergySchema, PowerSample, PowerSourceInfo, ReplyEnergy } from '../../shared/contract.js';
-import {
-  addAttributions,
-  attributeEstimate,
-  attributeGpuWhole,
-  attributePackageCpuShare,
-  attributeSystemMinusBaseline,
-  buildReplyEnergy,
-  cpuTimesInWindow,
-  isPlausiblePowerW,
-  medianPowerW,
-  type AttributedEnergy,
-  type CpuSnapshot,
-  type EnergyMethod,
-  type EnergyWindow,
-  type PowerPoint,
-  type TraceInterpolation,
-} from './attribution.js';
+import type { BatteryStateInfo, EnergyStatus, PowerSample, PowerSourceInfo } from '../../shared/contract.js';
+import { isPlausiblePowerW, medianPowerW, type CpuSnapshot } from './attribution.js';
+import { Meter, type LiveReplyEnergy, type MeteredSource, type MeterHost, type ReplyMeter } from './replyMeter.js';
+import { defaultSystemCpuTimes, type SystemCpuTimes } from './sources/cpuTimes.js';
 import type { BatteryState, PowerReading, PowerSource, PowerSourceStatus } from './types.js';
 
-/** The reply in progress, as the live gauges show it (the contract's `liveReplyEnergySchema`). */
-export type LiveReplyEnergy = z.infer<typeof liveReplyEnergySchema>;
+export type { LiveReplyEnergy, ReplyMeter, ReplyWindow } from './replyMeter.js';
+export { defaultSystemCpuTimes, type SystemCpuTimes } from './sources/cpuTimes.js';
+
+/** A timer handle of {@link SamplerTimers}; `unref()` is called when present, so no timer keeps a process alive. */
+export interface TimerHandle {
+  unref?: () => unknown;
+}
+
+/** The timers the sampler schedules with: its tick and its read/probe timeouts. */
+export interface SamplerTimers {
+  setInterval(callback: () => void, ms: number): TimerHandle;
+  clearInterval(handle: TimerHandle): void;
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** Node's own timers (the default of {@link PowerSamplerOptions.timers}). */
+const realTimers: SamplerTimers = {
+  setInterval: (callback, ms) => setInterval(callback, ms),
+  clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 /** What every tick tells its listeners (the payload of the `power.sample` event). */
 export interface SamplerTick {
@@ -92,13 +99,18 @@ export interface PowerSamplerOptions {
   recentWindowMs?: number;
   /** Clock, ms since the epoch. Defaults to `Date.now`. */
   now?: () => number;
+  /**
+   * Timers for the ticks and the read/probe timeouts. Defaults to Node's. Tests pass hand-driven ones
+   * (with a matching `now`) to make rates and skipped ticks deterministic.
+   */
+  timers?: SamplerTimers;
   /** This process's CPU time (µs, all threads). Defaults to `process.cpuUsage`. */
   processCpuUsage?: () => NodeJS.CpuUsage;
   /**
    * All CPUs' cumulative busy and total time in ms (summed over CPUs), or null when unknown. Read only
    * while a reply is metered with a `cpu-package` source. Defaults to {@link defaultSystemCpuTimes}.
    */
-  systemCpuTimes?: () => { busyMs: number; totalMs: number } | null;
+  systemCpuTimes?: () => SystemCpuTimes | null;
   /** Pre-reply readings used for the idle baseline. Defaults to 30_000. */
   baselineWindowMs?: number;
   /** Probe every source at most this often (besides battery changes and failed reads). Defaults to 30_000. */
@@ -109,87 +121,16 @@ export interface PowerSamplerOptions {
   readTimeoutMs?: number;
 }
 
-/** Measures one reply; from {@link PowerSampler.beginReply}. */
-export interface ReplyMeter {
-  /** Tokens generated so far (live J/token in ticks). Non-finite or negative counts are ignored. */
-  setCompletionTokens(count: number): void;
-  /**
-   * Takes a final reading, attributes energy over `[startedAt, endedAt]` (the engine's `ReplyStats`
-   * window, ms since the epoch) and returns the contract's `ReplyEnergy`. Never throws: on any trouble
-   * it falls back to the estimate and says why in `fallbackReason`. A second call returns the first result.
-   */
-  finish(window: { startedAt: number; endedAt: number; completionTokens: number }): Promise<ReplyEnergy>;
-  /**
-   * Samples taken between `beginReply` and `finish` (to store with the conversation's trace): at each
-   * reading, the active source's sample (the estimate's when the active source failed), oldest first.
-   */
-  samples(): PowerSample[];
-  /** Stops metering without a result (the reply was dropped). */
-  cancel(): void;
-}
-
 /**
  * How old a source's own timestamp may be, relative to the start of the read, before the sampler stamps
  * the reading itself, ms. 5 s: nvidia-smi streams a line every 1 s and battery firmware updates every few
- * seconds (power-sources.md), so a genuine reading is younger; an older stamp means the clocks disagree.
+ * seconds (the team kit's `../shared/docs/power-sources.md`, beside the repository), so a genuine reading
+ * is younger; an older stamp means the clocks disagree.
  */
 const READING_MAX_AGE_MS = 5000;
 
 /** Consecutive failed reads (null with an `ok` probe, or garbage) after which a source counts as broken. */
 const MAX_BAD_READS = 3;
-
-/**
- * USER_HZ, the unit of `/proc/stat` CPU times: 100 on every mainstream Linux architecture (kernel
- * `Documentation/filesystems/proc.rst`: "in units of USER_HZ (typically hundredths of a second)";
- * `sysconf(_SC_CLK_TCK)` = 100 on x86 and arm64).
- */
-const USER_HZ = 100;
-
-const procStatBuffer = Buffer.alloc(512);
-
-/**
- * All CPUs' cumulative busy and total time in ms: on Linux from the first line of `/proc/stat`
- * (busy = total − idle − iowait, in USER_HZ ticks), elsewhere from `os.cpus()` (busy = user + nice + sys
- * + irq). Null when neither can be read. Never throws.
- */
-export function defaultSystemCpuTimes(): { busyMs: number; totalMs: number } | null {
-  if (process.platform === 'linux') {
-    try {
-      const fd = openSync('/proc/stat', 'r');
-      let n = 0;
-      try {
-        n = readSync(fd, procStatBuffer, 0, procStatBuffer.length, 0);
-      } finally {
-        closeSync(fd);
-      }
-      const line = procStatBuffer.toString('latin1', 0, n).split('\n', 1)[0] ?? '';
-      const fields = line.trim().split(/\s+/);
-      if (fields[0] === 'cpu' && fields.length >= 5) {
-        // user nice system idle iowait irq softirq steal (guest and guest_nice are inside user and nice)
-        const v = fields.slice(1, 9).map(Number);
-        if (v.every((x) => Number.isFinite(x))) {
-          const total = v.reduce((a, b) => a + b, 0);
-          const idle = (v[3] ?? 0) + (v[4] ?? 0);
-          return { busyMs: ((total - idle) * 1000) / USER_HZ, totalMs: (total * 1000) / USER_HZ };
-        }
-      }
-    } catch {
-      // Fall through to os.cpus().
-    }
-  }
-  try {
-    let busy = 0;
-    let total = 0;
-    for (const c of cpus()) {
-      const t = c.times;
-      busy += t.user + t.nice + t.sys + t.irq;
-      total += t.user + t.nice + t.sys + t.irq + t.idle;
-    }
-    return total > 0 ? { busyMs: busy, totalMs: total } : null;
-  } catch {
-    return null;
-  }
-}
 
 /** A fixed-size ring of recent readings of one source: time, power, and whether no reply ran. */
 class ReadingRing {
@@ -254,8 +195,7 @@ class SampleRing {
 }
 
 /** A source and what the sampler knows about it. */
-interface Slot {
-  readonly source: PowerSource;
+interface Slot extends MeteredSource {
   status: PowerSourceStatus;
   /** Last valid reading, W. */
   lastPowerW: number | null;
@@ -263,8 +203,6 @@ interface Slot {
   /** Consecutive failed reads. */
   badReads: number;
   readonly history: ReadingRing;
-  /** How its readings are integrated: counters and the estimate report averages since the previous read. */
-  readonly interpolation: TraceInterpolation;
 }
 
 /** A valid reading of one slot in one round. */
@@ -278,19 +216,19 @@ const SOURCE_STATES: readonly PowerSourceStatus['state'][] = ['ok', 'no-permissi
 
 const okStatus: PowerSourceStatus = Object.freeze({ state: 'ok', detail: null, fix: null });
 
-/** Resolves `promise`, or `fallback` after `timeoutMs` or when it rejects; the timer is unref'd. */
-async function withTimeout<T>(run: () => Promise<T>, timeoutMs: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+/** Resolves what `run` resolves, or `fallback` after `timeoutMs` or when it rejects; the timer is unref'd. */
+async function withTimeout<T>(timers: SamplerTimers, run: () => Promise<T>, timeoutMs: number, fallback: T): Promise<T> {
+  let timer: TimerHandle | undefined;
   try {
     const timeout = new Promise<T>((resolve) => {
-      timer = setTimeout(() => resolve(fallback), timeoutMs);
-      timer.unref();
+      timer = timers.setTimeout(() => resolve(fallback), timeoutMs);
+      timer.unref?.();
     });
     return await Promise.race([Promise.resolve().then(run), timeout]);
   } catch {
     return fallback;
   } finally {
-    if (timer) clearTimeout(timer);
+    if (timer) timers.clearTimeout(timer);
   }
 }
 
@@ -334,86 +272,15 @@ function sanitizeBattery(b: BatteryState | null | undefined): BatteryStateInfo |
   };
 }
 
-/** The sentence a reply's `fallbackReason` gives when its source stopped reading. */
-function lostReasonFor(slot: Slot, status: PowerSourceStatus): string {
-  if (slot.source.scope === 'system') return `${slot.source.label} stopped reading mid-reply (charger plugged in?)`;
-  return `${slot.source.label} stopped reading mid-reply${status.detail ? `: ${status.detail}` : ''}`;
-}
-
-/** The attribution method of a reply metered with `slot` as its main source. */
-function methodFor(slot: Slot): EnergyMethod {
-  switch (slot.source.scope) {
-    case 'system':
-      return 'system-minus-baseline';
-    case 'cpu-package':
-      return 'package-cpu-share';
-    case 'gpu':
-      return 'gpu-whole';
-    default:
-      return 'estimate';
-  }
-}
-
-/** Per-reply state behind {@link ReplyMeter}. */
-class Meter implements ReplyMeter {
-  readonly beganAt: number;
-  readonly method: EnergyMethod;
-  completionTokens = 0;
-  readonly primaryTrace: PowerPoint[] = [];
-  readonly estimateTrace: PowerPoint[] = [];
-  readonly gpuTraces = new Map<Slot, PowerPoint[]>();
-  readonly gpuBaselines = new Map<Slot, number>();
-  readonly gpuLost = new Set<Slot>();
-  readonly cpuSnapshots: CpuSnapshot[] = [];
-  readonly display: PowerSample[] = [];
-  /** Idle baseline of the primary source, W (known at once for the estimate and RAPL, else after the first round). */
-  baselineW: number | null = null;
-  /** Pre-reply baseline candidates, taken at `beginReply`. */
-  preIdleMedianW: number | null = null;
-  preIdleLastW: number | null = null;
-  readonly gpuPreIdle = new Map<Slot, number | null>();
-  lostReason: string | null = null;
-  started: Promise<void> = Promise.resolve();
-  result: Promise<ReplyEnergy> | null = null;
-  active = true;
-
-  constructor(
-    private readonly sampler: PowerSampler,
-    readonly requestId: string,
-    readonly conversationId: string,
-    readonly primary: Slot,
-    beganAt: number,
-  ) {
-    this.beganAt = beganAt;
-    this.method = methodFor(primary);
-  }
-
-  setCompletionTokens(count: number): void {
-    if (typeof count === 'number' && Number.isFinite(count) && count >= 0) this.completionTokens = Math.floor(count);
-  }
-
-  finish(window: { startedAt: number; endedAt: number; completionTokens: number }): Promise<ReplyEnergy> {
-    if (!this.result) this.result = this.sampler.finishMeter(this, window);
-    return this.result;
-  }
-
-  samples(): PowerSample[] {
-    return this.display.map((s) => ({ ...s }));
-  }
-
-  cancel(): void {
-    this.sampler.dropMeter(this);
-  }
-}
-
 /** See the module doc. Create with {@link PowerSampler.create}. */
 export class PowerSampler {
   private readonly slots: Slot[];
   private readonly estimateSlot: Slot;
   private active: Slot;
   private readonly now: () => number;
+  private readonly timers: SamplerTimers;
   private readonly processCpuUsage: () => NodeJS.CpuUsage;
-  private readonly systemCpuTimes: () => { busyMs: number; totalMs: number } | null;
+  private readonly systemCpuTimes: () => SystemCpuTimes | null;
   private readonly readBattery: (() => Promise<BatteryState | null>) | null;
   private readonly activeIntervalMs: number;
   private readonly idleIntervalMs: number;
@@ -424,14 +291,16 @@ export class PowerSampler {
   private readonly readTimeoutMs: number;
   private readonly recent: SampleRing;
   private readonly listeners = new Set<(tick: SamplerTick) => void>();
-  private readonly meters = new Set<Meter>();
+  private readonly meters = new Set<Meter<Slot>>();
+  /** What the meters see of this sampler. */
+  private readonly meterHost: MeterHost<Slot>;
 
   private battery: BatteryStateInfo | null = null;
   private batteryReadAt = Number.NEGATIVE_INFINITY;
   private batteryKnown = false;
   private probedAt: number;
   private timeToEmptyMinutes: number | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private timerIntervalMs = 0;
   private started = false;
   private stopped = false;
@@ -447,6 +316,7 @@ export class PowerSampler {
     this.estimateSlot = estimateSlot;
     this.active = estimateSlot;
     this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? realTimers;
     this.processCpuUsage = options.processCpuUsage ?? (() => process.cpuUsage());
     this.systemCpuTimes = options.systemCpuTimes ?? defaultSystemCpuTimes;
     this.readBattery = options.readBattery ?? null;
@@ -460,6 +330,14 @@ export class PowerSampler {
     const fastest = Math.min(this.activeIntervalMs, this.idleIntervalMs);
     this.recent = new SampleRing(Math.min(100_000, Math.ceil(this.recentWindowMs / fastest) + 16));
     this.probedAt = this.now();
+    this.meterHost = {
+      estimate: estimateSlot,
+      estimateIdleW: () => this.estimateIdleW(),
+      isStopped: () => this.stopped,
+      now: () => this.now(),
+      runRound: () => this.runRound(),
+      drop: (meter) => this.dropMeter(meter),
+    };
   }
 
   /**
@@ -518,12 +396,13 @@ export class PowerSampler {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) this.timers.clearInterval(this.timer);
     this.timer = null;
     await this.queue;
     await Promise.all(
       this.slots.map((s) =>
         withTimeout(
+          this.timers,
           async () => {
             await s.source.dispose();
           },
@@ -584,7 +463,7 @@ export class PowerSampler {
   beginReply(info: { requestId: string; conversationId: string }): ReplyMeter {
     const t0 = mark();
     const beganAt = this.now();
-    const meter = new Meter(this, String(info?.requestId ?? ''), String(info?.conversationId ?? ''), this.active, beganAt);
+    const meter = new Meter(this.meterHost, String(info?.requestId ?? ''), String(info?.conversationId ?? ''), this.active, beganAt);
     const from = beganAt - this.baselineWindowMs;
     if (meter.primary === this.estimateSlot) meter.baselineW = this.estimateIdleW();
     else if (meter.method === 'package-cpu-share') meter.baselineW = 0;
@@ -604,7 +483,7 @@ export class PowerSampler {
     } else {
       this.applyRate();
       meter.started = this.runRound();
-      meter.started = meter.started.then(() => this.resolveBaselines(meter));
+      meter.started = meter.started.then(() => meter.resolveBaselines());
     }
     this.selfMs += ownMsSince(t0);
     return meter;
@@ -624,46 +503,14 @@ export class PowerSampler {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Internals (used by Meter)
+  // Private
   // ---------------------------------------------------------------------------------------------
 
-  /** Finishes a meter: final round of reads, then attribution. Never rejects. */
-  async finishMeter(meter: Meter, window: { startedAt: number; endedAt: number; completionTokens: number }): Promise<ReplyEnergy> {
-    try {
-      await meter.started;
-      if (meter.active && !this.stopped) await this.runRound();
-    } catch {
-      // A failed round leaves the traces as they are.
-    }
-    this.dropMeter(meter);
-    meter.setCompletionTokens(window?.completionTokens ?? Number.NaN);
-    const w: EnergyWindow =
-      window && Number.isFinite(window.startedAt) && Number.isFinite(window.endedAt)
-        ? { startAt: Math.min(window.startedAt, window.endedAt), endAt: Math.max(window.startedAt, window.endedAt) }
-        : { startAt: meter.beganAt, endAt: this.now() };
-    try {
-      return this.attribute(meter, w, meter.completionTokens);
-    } catch (error) {
-      const reason = `attribution failed (${error instanceof Error ? error.message : String(error)})`;
-      try {
-        return this.estimateEnergy(meter, w, meter.completionTokens, reason);
-      } catch {
-        const zero = { energyJ: 0, avgPowerW: 0, peakPowerW: 0, sampleCount: 0 };
-        const e = this.estimateSlot.source;
-        return buildReplyEnergy({ attributed: zero, completionTokens: 0, baselinePowerW: 0, sourceId: e.id, sourceLabel: e.label, measured: false, method: 'estimate', fallbackReason: reason });
-      }
-    }
-  }
-
   /** Stops metering `meter`; back to the idle rate when no reply runs. */
-  dropMeter(meter: Meter): void {
+  private dropMeter(meter: Meter<Slot>): void {
     meter.active = false;
     if (this.meters.delete(meter)) this.applyRate();
   }
-
-  // ---------------------------------------------------------------------------------------------
-  // Private
-  // ---------------------------------------------------------------------------------------------
 
   private currentIntervalMs(): number {
     return this.meters.size > 0 ? this.activeIntervalMs : this.idleIntervalMs;
@@ -673,10 +520,10 @@ export class PowerSampler {
     if (!this.started || this.stopped) return;
     const interval = this.currentIntervalMs();
     if (this.timer && this.timerIntervalMs === interval) return;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) this.timers.clearInterval(this.timer);
     this.timerIntervalMs = interval;
-    this.timer = setInterval(() => this.onTimer(), interval);
-    this.timer.unref();
+    this.timer = this.timers.setInterval(() => this.onTimer(), interval);
+    this.timer.unref?.();
   }
 
   private onTimer(): void {
@@ -722,7 +569,7 @@ export class PowerSampler {
    */
   private async readSlot(slot: Slot): Promise<Reading | null | 'garbage'> {
     const before = this.now();
-    const reading = await withTimeout<PowerReading | null | undefined>(() => slot.source.read(), this.readTimeoutMs, null);
+    const reading = await withTimeout<PowerReading | null | undefined>(this.timers, () => slot.source.read(), this.readTimeoutMs, null);
     if (reading === null || reading === undefined) return null;
     if (typeof reading !== 'object' || !isPlausiblePowerW(reading.powerW)) return 'garbage';
     const after = this.now();
@@ -733,6 +580,7 @@ export class PowerSampler {
 
   private async probeSlot(slot: Slot): Promise<PowerSourceStatus> {
     const status = await withTimeout<PowerSourceStatus>(
+      this.timers,
       () => slot.source.probe(),
       this.readTimeoutMs,
       { state: 'error', detail: `no answer within ${this.readTimeoutMs} ms`, fix: null },
@@ -761,10 +609,7 @@ export class PowerSampler {
     slot.status = status.state === 'ok' ? okStatus : status;
     if (status.state === 'ok') return;
     if (wasOk) slot.badReads = 0;
-    for (const meter of this.meters) {
-      if (meter.primary === slot && meter.primary !== this.estimateSlot && !meter.lostReason) meter.lostReason = lostReasonFor(slot, status);
-      if (meter.gpuTraces.has(slot)) meter.gpuLost.add(slot);
-    }
+    for (const meter of this.meters) meter.sourceStopped(slot, status);
     if (slot === this.active) this.active = this.chooseActive();
   }
 
@@ -775,7 +620,7 @@ export class PowerSampler {
     if (!force && now - this.batteryReadAt < this.batteryIntervalMs) return false;
     this.batteryReadAt = now;
     const read = this.readBattery;
-    const next = sanitizeBattery(await withTimeout<BatteryState | null>(() => read(), this.readTimeoutMs, null));
+    const next = sanitizeBattery(await withTimeout<BatteryState | null>(this.timers, () => read(), this.readTimeoutMs, null));
     const prev = this.battery;
     const changed = this.batteryKnown && ((prev === null) !== (next === null) || (prev !== null && next !== null && (prev.onAc !== next.onAc || prev.status !== next.status)));
     this.battery = next;
@@ -832,18 +677,7 @@ export class PowerSampler {
     const sample: PowerSample | null = shown
       ? { at: Math.max(0, Math.round(shown.at)), powerW: shown.powerW, sourceId: shownSlot.source.id, sourceLabel: shownSlot.source.label, measured: shown.measured }
       : null;
-    for (const m of this.meters) {
-      const p = readings.get(m.primary);
-      if (p && !m.lostReason) m.primaryTrace.push({ at: p.at, powerW: p.powerW });
-      const e = readings.get(this.estimateSlot);
-      if (e) m.estimateTrace.push({ at: e.at, powerW: e.powerW });
-      for (const [gpu, trace] of m.gpuTraces) {
-        const g = readings.get(gpu);
-        if (g) trace.push({ at: g.at, powerW: g.powerW });
-      }
-      if (cpu && m.method === 'package-cpu-share') m.cpuSnapshots.push(cpu);
-      if (sample) m.display.push(sample);
-    }
+    for (const m of this.meters) m.record(readings, cpu, sample);
     this.selfMs += ownMsSince(t0);
 
     // Failures: a null read is checked with a probe; repeated garbage marks the source broken.
@@ -892,124 +726,10 @@ export class PowerSampler {
     return (b.energyWh / system.lastPowerW) * 60;
   }
 
-  /** After the reply's first round: the baselines that need a reading at `beginReply`. */
-  private resolveBaselines(meter: Meter): void {
-    if (meter.baselineW === null) {
-      meter.baselineW = meter.preIdleMedianW ?? meter.primaryTrace[0]?.powerW ?? meter.preIdleLastW ?? null;
-    }
-    for (const [gpu, trace] of meter.gpuTraces) {
-      const b = meter.gpuPreIdle.get(gpu) ?? trace[0]?.powerW ?? null;
-      if (b !== null) meter.gpuBaselines.set(gpu, b);
-    }
-  }
-
   /** The live figure of the most recently begun reply still running. */
   private liveReply(): LiveReplyEnergy | null {
-    let meter: Meter | null = null;
+    let meter: Meter<Slot> | null = null;
     for (const m of this.meters) meter = m;
-    if (!meter) return null;
-    let energyJ = 0;
-    let measured = meter.method !== 'estimate';
-    try {
-      const lastAt = Math.max(meter.beganAt, ...meter.display.slice(-1).map((s) => s.at));
-      const e = this.attribute(meter, { startAt: meter.beganAt, endAt: lastAt }, meter.completionTokens);
-      energyJ = e.energyJ;
-      measured = e.measured;
-    } catch {
-      // Live figures are best effort.
-    }
-    const tokens = meter.completionTokens;
-    return {
-      requestId: meter.requestId,
-      conversationId: meter.conversationId,
-      energyJ,
-      completionTokens: tokens,
-      energyJPerToken: tokens > 0 ? energyJ / tokens : null,
-      measured,
-    };
-  }
-
-  /** GPU energy above idle over the window, for the GPUs still ok; notes on the ones that stopped. */
-  private gpuEnergy(meter: Meter, w: EnergyWindow): { part: AttributedEnergy | null; baselineW: number; ids: string[]; labels: string[]; notes: string[] } {
-    let part: AttributedEnergy | null = null;
-    let baselineW = 0;
-    const ids: string[] = [];
-    const labels: string[] = [];
-    const notes: string[] = [];
-    for (const [gpu, trace] of meter.gpuTraces) {
-      if (meter.gpuLost.has(gpu)) {
-        notes.push(`${gpu.source.label} stopped reading mid-reply: its energy is left out`);
-        continue;
-      }
-      if (trace.length === 0) continue;
-      const idleW = meter.gpuBaselines.get(gpu) ?? trace[0]!.powerW;
-      const e = attributeGpuWhole(trace, w, idleW, { interpolation: gpu.interpolation });
-      part = part ? addAttributions(part, e) : e;
-      baselineW += idleW;
-      ids.push(gpu.source.id);
-      labels.push(gpu.source.label);
-    }
-    return { part, baselineW, ids, labels, notes };
-  }
-
-  /** The reply's energy with its own source, or the estimate when that is not possible. */
-  private attribute(meter: Meter, w: EnergyWindow, tokens: number): ReplyEnergy {
-    const slot = meter.primary;
-    if (meter.lostReason) return this.estimateEnergy(meter, w, tokens, meter.lostReason);
-    if (this.stopped && meter.primaryTrace.length === 0 && slot !== this.estimateSlot) return this.estimateEnergy(meter, w, tokens, 'the sampler was stopped');
-    if (slot === this.estimateSlot || meter.method === 'estimate' || meter.method === 'gpu-whole') return this.estimateEnergy(meter, w, tokens, null);
-    if (meter.primaryTrace.length === 0) return this.estimateEnergy(meter, w, tokens, `${slot.source.label} gave no reading during the reply`);
-
-    if (meter.method === 'system-minus-baseline') {
-      const baselineW = meter.baselineW ?? meter.preIdleMedianW ?? meter.primaryTrace[0]!.powerW;
-      const e = attributeSystemMinusBaseline(meter.primaryTrace, w, baselineW, { interpolation: slot.interpolation });
-      return buildReplyEnergy({
-        attributed: e,
-        completionTokens: tokens,
-        baselinePowerW: baselineW,
-        sourceId: slot.source.id,
-        sourceLabel: slot.source.label,
-        measured: true,
-        method: 'system-minus-baseline',
-        fallbackReason: null,
-      });
-    }
-
-    // package-cpu-share (+ GPUs)
-    const cpu = cpuTimesInWindow(meter.cpuSnapshots, w);
-    if (!cpu) return this.estimateEnergy(meter, w, tokens, 'CPU time share unavailable (cannot read /proc/stat or os.cpus())');
-    let e: AttributedEnergy = attributePackageCpuShare(meter.primaryTrace, w, cpu, { interpolation: slot.interpolation });
-    const gpu = this.gpuEnergy(meter, w);
-    if (gpu.part) e = addAttributions(e, gpu.part);
-    return buildReplyEnergy({
-      attributed: e,
-      completionTokens: tokens,
-      baselinePowerW: gpu.baselineW,
-      sourceId: [slot.source.id, ...gpu.ids].join('+'),
-      sourceLabel: [slot.source.label, ...gpu.labels].join(' + '),
-      measured: true,
-      method: 'package-cpu-share',
-      fallbackReason: gpu.notes.length > 0 ? gpu.notes.join('; ') : null,
-    });
-  }
-
-  /** The estimate over the whole window (+ GPUs), with `reason` as the fallback reason. */
-  private estimateEnergy(meter: Meter, w: EnergyWindow, tokens: number, reason: string | null): ReplyEnergy {
-    const idleW = this.estimateIdleW();
-    let e: AttributedEnergy = attributeEstimate(meter.estimateTrace, w, idleW, { interpolation: this.estimateSlot.interpolation });
-    const gpu = this.gpuEnergy(meter, w);
-    if (gpu.part) e = addAttributions(e, gpu.part);
-    const notes = [reason, ...gpu.notes].filter((x): x is string => Boolean(x));
-    if (meter.estimateTrace.length === 0) notes.push('no estimate reading was taken during the reply');
-    return buildReplyEnergy({
-      attributed: e,
-      completionTokens: tokens,
-      baselinePowerW: idleW + gpu.baselineW,
-      sourceId: [this.estimateSlot.source.id, ...gpu.ids].join('+'),
-      sourceLabel: [this.estimateSlot.source.label, ...gpu.labels].join(' + '),
-      measured: false,
-      method: 'estimate',
-      fallbackReason: notes.length > 0 ? notes.join('; ') : null,
-    });
+    return meter ? meter.live() : null;
   }
 }

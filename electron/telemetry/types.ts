@@ -3,7 +3,8 @@
  *
  * Sources (each a small module under ./sources): Linux battery (sysfs power_supply), Linux RAPL (powercap),
  * NVIDIA GPUs (nvidia-smi), macOS battery (ioreg), Windows battery (WMI through one PowerShell session), and
- * the fallback CPU estimate. See ../shared docs `power-sources.md` for the units and paths.
+ * the fallback CPU estimate. Units and paths: each source's module doc, and the team kit's
+ * `../shared/docs/power-sources.md` (beside the repository, not in it).
  *
  * No Electron imports here or in any source: telemetry runs under plain Node (tests, CLI, browser mode).
  */

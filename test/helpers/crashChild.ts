@@ -10,6 +10,8 @@ const [dataDir, modelPath] = process.argv.slice(2) as [string, string];
 const backend = await openRuntime({
   dataDir,
   transport: 'ipc',
+  // The kit's model is named directly, as the CLI does.
+  modelPathsAnywhere: true,
   engineFactory: () => new ScriptedEngine({ replies: ['word '.repeat(2000)], tokenDelayMs: 20 }),
 });
 const conversation = await backend.request('conversations.create', { modelPath });

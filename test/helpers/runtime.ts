@@ -17,7 +17,8 @@ export function tempDir(prefix = 'wattwise-test-'): { dir: string; cleanup: () =
 /** Opens a backend on `dataDir` (default: a new temp folder), reading no other app's model folder unless `discovery` is given. */
 export async function openTestBackend(options: Partial<RuntimeOptions> & { dataDir: string }): Promise<Backend> {
   // Other apps' folders are not read unless a test asks (with a fixture home): the machine's own never leak in.
-  return openRuntime({ transport: 'ipc', gpu: false, discovery: false, ...options });
+  // Tests name the kit's model files directly, as the CLI does; the app's restriction has its own tests.
+  return openRuntime({ transport: 'ipc', gpu: false, discovery: false, modelPathsAnywhere: true, ...options });
 }
 
 /** The value of an ok result; throws with the error otherwise. */

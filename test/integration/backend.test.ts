@@ -11,6 +11,8 @@ import { openTestBackend, ok, tempDir, waitForDone } from '../helpers/runtime.js
 import { testModel } from '../helpers/models.js';
 import { ScriptedEngine } from '../../electron/engine/scriptedEngine.js';
 import { StoreError } from '../../electron/store/storeError.js';
+import Database from 'better-sqlite3';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 const stories = testModel('stories260K.gguf');
 const tinyQ8 = testModel('TinyStories-656K-Q8_0.gguf');
@@ -240,6 +242,122 @@ describe('backend with llama.cpp', () => {
       const r = await other.request('chat.send', { conversationId: conversation.id, content: 'hi' });
       assert.equal(!r.ok && r.error.code, 'STORAGE_FAILED');
       assert.match(!r.ok ? r.error.message : '', /disk I\/O error/);
+    } finally {
+      await other.dispose();
+      fresh.cleanup();
+    }
+  });
+
+  test('the app only takes installed models: any other path gets one answer, so the disk cannot be probed', async () => {
+    const fresh = tempDir();
+    const models = join(fresh.dir, 'models');
+    mkdirSync(models);
+    copyFileSync(stories, join(models, 'stories.gguf'));
+    writeFileSync(join(models, 'junk.gguf'), 'not a model');
+    writeFileSync(join(fresh.dir, 'secret.gguf'), 'a file outside the models folder');
+    const app = await openTestBackend({ dataDir: join(fresh.dir, 'data'), modelsDirOverride: models, modelPathsAnywhere: false });
+    try {
+      const probes = ['/etc/shadow', '/etc/passwd', join(fresh.dir, 'secret.gguf'), join(fresh.dir, 'missing.gguf'), fresh.dir, stories];
+      const conversation = ok(await app.request('conversations.create', {}));
+      for (const call of [
+        (p: string) => app.request('conversations.create', { modelPath: p }),
+        (p: string) => app.request('chat.send', { conversationId: conversation.id, content: 'hi', modelPath: p }),
+        (p: string) => app.request('conversations.pin', { id: conversation.id, modelPath: p }),
+        (p: string) => app.request('engine.load', { modelPath: p }),
+      ]) {
+        const answers = new Set<string>();
+        for (const p of probes) {
+          const r = await call(p);
+          answers.add(r.ok ? 'ok' : `${r.error.code}: ${r.error.message.replace(p, '<path>')}`);
+        }
+        assert.deepEqual([...answers], ['NOT_FOUND: Not an installed model: <path>']);
+      }
+      // Installed files: a usable one works, an unusable one says why.
+      assert.equal(ok(await app.request('conversations.create', { modelPath: join(models, 'stories.gguf') })).pinnedModelPath, join(models, 'stories.gguf'));
+      const junk = await app.request('conversations.create', { modelPath: join(models, 'junk.gguf') });
+      assert.equal(!junk.ok && junk.error.code, 'MODEL_INVALID');
+      // Nothing was stored for the refused ones.
+      assert.equal(ok(await app.request('conversations.get', { id: conversation.id })).messages.length, 0);
+    } finally {
+      await app.dispose();
+      fresh.cleanup();
+    }
+  });
+
+  test('a disk that fills during a reply: the failed final write reaches the caller and the row ends, never streaming', async () => {
+    const fresh = tempDir();
+    const dir = join(fresh.dir, 'data');
+    const long = 'The sea was calm. '.repeat(12_000); // ≈ 216 KB: more than the room left
+    const scripted = () => new ScriptedEngine({ replies: [long] });
+    const first = await openTestBackend({ dataDir: dir, engineFactory: scripted });
+    await first.dispose();
+    const pages = (() => {
+      const db = new Database(join(dir, 'wattwise.sqlite'));
+      try {
+        return db.pragma('page_count', { simple: true }) as number;
+      } finally {
+        db.close();
+      }
+    })();
+    const full = await openTestBackend({ dataDir: dir, engineFactory: scripted, storeMaxPageCount: pages + 12, overrides: { maxReplyTokens: 32_768 } });
+    let conversationId = '';
+    try {
+      conversationId = ok(await full.request('conversations.create', { modelPath: stories })).id;
+      let requestId: string | null = null;
+      const wait = waitForDone(full, () => requestId);
+      requestId = ok(await full.request('chat.send', { conversationId, content: 'Tell me a long story' })).requestId;
+      const done = await wait.promise;
+      assert.equal(done.error?.code, 'STORAGE_FULL', JSON.stringify(done.error));
+      assert.match(done.error!.message, /could not be saved/);
+      assert.match(done.error!.message, /(characters were saved|nothing of it was saved|text was saved)/);
+      assert.equal(done.message.status, 'error');
+      assert.equal(done.message.error, done.error!.message);
+    } finally {
+      await full.dispose();
+    }
+    // Reopened with room: the row is final (error, or interrupted if even the status could not be written).
+    const after = await openTestBackend({ dataDir: dir, engineFactory: scripted });
+    try {
+      const reply = ok(await after.request('conversations.get', { id: conversationId })).messages.find((m) => m.role === 'assistant')!;
+      assert.notEqual(reply.status, 'streaming');
+      assert.ok(reply.status === 'error' || reply.status === 'interrupted', reply.status);
+    } finally {
+      await after.dispose();
+      fresh.cleanup();
+    }
+  });
+
+  test('a 100k-emoji message (400 KB) never blocks the event loop for long, and Stop answers within a second', async () => {
+    const fresh = tempDir();
+    const other = await openTestBackend({ dataDir: join(fresh.dir, 'data'), overrides: { threads: 1, maxReplyTokens: 8 } });
+    try {
+      const random = testModel('llama-2-tiny-random.gguf');
+      const conversation = ok(await other.request('conversations.create', { modelPath: random }));
+      const delay = monitorEventLoopDelay({ resolution: 10 });
+      delay.enable();
+      let requestId: string | null = null;
+      let wait = waitForDone(other, () => requestId, 120_000);
+      requestId = ok(await other.request('chat.send', { conversationId: conversation.id, content: '😀'.repeat(100_000) })).requestId;
+      assert.equal((await wait.promise).message.status, 'complete');
+      // The next turn carries the 400 KB message in its history.
+      ok(await other.request('settings.update', { maxReplyTokens: 4000 }));
+      wait = waitForDone(other, () => requestId, 120_000);
+      requestId = ok(await other.request('chat.send', { conversationId: conversation.id, content: 'And then?' })).requestId;
+      await new Promise<void>((resolve) => {
+        const off = other.onEvent((e) => {
+          if (e.type === 'chat.token' && e.requestId === requestId) {
+            off();
+            resolve();
+          }
+        });
+      });
+      const t0 = performance.now();
+      assert.equal(ok(await other.request('chat.abort', { requestId })).aborted, true);
+      const stopMs = performance.now() - t0;
+      assert.equal((await wait.promise).message.status, 'stopped');
+      delay.disable();
+      assert.ok(stopMs < 1000, `Stop answered in ${stopMs.toFixed(0)} ms`);
+      assert.ok(delay.max / 1e6 < 1000, `the event loop was blocked for ${(delay.max / 1e6).toFixed(0)} ms`);
     } finally {
       await other.dispose();
       fresh.cleanup();

@@ -4,11 +4,12 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, testModel } from '../helpers/models.js';
 import { tempDir } from '../helpers/runtime.js';
+import { Store } from '../../electron/store/store.js';
 
 function wattwise(...args: string[]) {
   const r = spawnSync('npm', ['run', '-s', 'wattwise', '--', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
@@ -104,5 +105,43 @@ describe('CLI', () => {
     assert.match(empty.problem, /empty/);
     const table = wattwise('models', '--models-dir', dir);
     assert.match(table.stdout, /unusable: .*empty/);
+  });
+  test('a whitespace-only prompt is bad usage; a chat that fails before its message leaves no empty conversation', () => {
+    const blank = wattwise('chat', '--model', stories, '--prompt', '   \n ', '--data-dir', join(tmp.dir, 'data-blank'));
+    assert.equal(blank.status, 2);
+    const failData = join(tmp.dir, 'data-no-model');
+    const empty = join(tmp.dir, 'no-models-here');
+    mkdirSync(empty);
+    const failed = wattwise('chat', '--prompt', 'hello', '--models-dir', empty, '--data-dir', failData);
+    assert.equal(failed.status, 1);
+    assert.equal(failed.stderr.trim().split('\n').length, 1, failed.stderr);
+    const history = wattwise('history', '--data-dir', failData, '--json');
+    assert.equal(history.status, 0, history.stderr);
+    assert.deepEqual(JSON.parse(history.stdout).conversations, []);
+  });
+  test('a closed stdout (chat | head -c 10) stops the reply and stores it, with one stderr line', async () => {
+    const dir = join(tmp.dir, 'data-epipe');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'electron/cli/main.ts'), 'chat', '--model', stories, '--prompt', 'Once upon a time', '--max-tokens', '4000', '--threads', '1', '--context-size', '4096', '--data-dir', dir], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    // Like `head -c 10`: read the first bytes, then close the pipe.
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    assert.equal(code, 1, stderr);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.match(stderr, /output was closed: the reply was stopped and its \d+ characters stored/);
+    const store = Store.open({ filePath: join(dir, 'wattwise.sqlite') });
+    try {
+      const [conversation] = store.listConversations();
+      const reply = store.getConversation(conversation!.id)!.messages.find((m) => m.role === 'assistant')!;
+      assert.equal(reply.status, 'stopped');
+      assert.ok(reply.content.length > 0);
+    } finally {
+      store.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 /**
  * A process killed mid-reply loses nothing: the partial reply is on disk (flushed while streaming, WAL +
- * synchronous=FULL) and shows as `interrupted` after the restart.
+ * synchronous=FULL) and shows as `interrupted` after the restart; while its writer lives, another process
+ * opening the same data folder leaves it `streaming`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,8 +29,17 @@ test('a reply cut by SIGKILL is kept and marked interrupted', async () => {
       });
       child.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
     });
-    // Give the backend two flush intervals to write the partial text, then kill it without warning.
+    // Give the backend two flush intervals to write the partial text.
     await new Promise((r) => setTimeout(r, partialFlushIntervalMs * 2 + 100));
+    // A second process opening the same data folder (the CLI beside the app) leaves the live reply alone.
+    const beside = await openTestBackend({ dataDir, engineFactory: () => new ScriptedEngine({ replies: ['unused'] }) });
+    try {
+      const live = ok(await beside.request('conversations.get', { id: conversationId })).messages[1]!;
+      assert.equal(live.status, 'streaming', 'a reply another live process is writing is not marked interrupted');
+    } finally {
+      await beside.dispose();
+    }
+    // Then kill the writer without warning.
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
 

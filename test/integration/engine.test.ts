@@ -7,14 +7,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTokenizerGuard, LlamaEngine } from '../../electron/engine/llamaEngine.js';
 import { ScriptedEngine } from '../../electron/engine/scriptedEngine.js';
 import { EngineError, type CalibrationStore, type ChatTurn, type GenerateRequest } from '../../electron/engine/types.js';
 import { engineStatusSchema, replyStatsSchema, type EngineStatus, type ThreadCalibration } from '../../shared/contract.js';
-import { testModel } from '../helpers/models.js';
+import { repoRoot, testModel } from '../helpers/models.js';
+import { spawnSync } from 'node:child_process';
 
 const stories = testModel('stories260K.gguf');
 const tiny656 = testModel('TinyStories-656K-Q8_0.gguf');
@@ -283,15 +284,15 @@ describe('LlamaEngine (real models, CPU)', () => {
   });
 
   test('memoryLimitBytes below the estimate gives MODEL_TOO_LARGE', async () => {
-    const small = await LlamaEngine.create({ calibrationStore: new MemoryCalibrationStore(), gpu: false, logLevel: 'error', memoryLimitBytes: 1024 * 1024 });
+    const small = await LlamaEngine.create({ calibrationStore: new MemoryCalibrationStore(), gpu: false, logLevel: 'error', memoryLimitBytes: 2 * 1024 * 1024 });
     try {
       const err = await rejectsWithCode(small.load(stories, { contextSize: 2048, threads: 1 }), 'MODEL_TOO_LARGE', /needs [\d.e-]+ GiB, [\d.e-]+ GiB free/);
-      assert.match(err.message, /0\.00098 GiB free/);
+      assert.match(err.message, /0\.0020 GiB free/);
       assert.equal(small.status().error?.code, 'MODEL_TOO_LARGE');
       const fit = await small.checkFit(stories, 2048);
       assert.equal(fit.fits, false);
       assert.match(fit.reason ?? '', /needs [\d.e-]+ GiB, [\d.e-]+ GiB free/);
-      assert.ok((fit.requiredRamBytes ?? 0) > 1024 * 1024);
+      assert.ok((fit.requiredRamBytes ?? 0) > 2 * 1024 * 1024);
     } finally {
       await small.dispose();
     }
@@ -374,22 +375,18 @@ describe('ScriptedEngine', () => {
     const engine = new ScriptedEngine({ replies: ['word '.repeat(200)], tokenDelayMs: 20 });
     const controller = new AbortController();
     let n = 0;
-    let abortedAt = 0;
     const r = await engine.generate(
       request({
         signal: controller.signal,
         maxTokens: 500,
         onText: () => {
-          if (++n === 3) {
-            abortedAt = performance.now();
-            controller.abort();
-          }
+          if (++n === 3) controller.abort();
         },
       }),
     );
     assert.equal(r.stopReason, 'abort');
     assert.equal(r.text, 'word word word');
-    assert.ok(performance.now() - abortedAt < 15);
+    assert.equal(n, 3, 'no text is delivered after the abort');
     await engine.dispose();
   });
 
@@ -400,4 +397,38 @@ describe('ScriptedEngine', () => {
     await rejectsWithCode(engine.load('/nonexistent/model.gguf'), 'NOT_FOUND');
     await engine.dispose();
   });
+});
+
+describe('LlamaEngine and a model file that changes while loaded', () => {
+  test('replaced by rename (mv): the next reply loads the new file; overwritten in place: reloaded, no crash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wattwise-replace-'));
+    const engine = await LlamaEngine.create({ calibrationStore: new MemoryCalibrationStore(), gpu: false, logLevel: 'error' });
+    try {
+      const path = join(dir, 'model.gguf');
+      copyFileSync(stories, path);
+      const first = await engine.generate(request({ modelPath: path, maxTokens: 8 }));
+      assert.equal(first.stats.quantization, 'F32');
+      // `mv other.gguf model.gguf`: a new inode at the same path; the old one stays mapped.
+      const incoming = join(dir, 'incoming.gguf');
+      copyFileSync(tiny656, incoming);
+      renameSync(incoming, path);
+      const second = await engine.generate(request({ modelPath: path, maxTokens: 8 }));
+      assert.equal(second.stats.quantization, 'Q8_0', 'the replaced file answered, not the stale mapping');
+      // Overwritten in place (same inode, truncated then written): reloaded before any page is touched.
+      copyFileSync(stories, path);
+      const third = await engine.generate(request({ modelPath: path, maxTokens: 8 }));
+      assert.equal(third.stats.quantization, 'F32');
+      assert.ok(third.text.length >= 0);
+    } finally {
+      await engine.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test('llama.cpp log lines go to stderr, even at log level info: stdout stays the program’s output', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/helpers/engineLogChild.ts'), stories], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /\[llama\.cpp (info|log|warn)\]/);
 });

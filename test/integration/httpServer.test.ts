@@ -74,6 +74,19 @@ describe('HTTP transport', () => {
     assert.equal(api.status, 421);
   });
 
+  test('a request target that is not a URL (//[::1) is a 400, not a crash', async () => {
+    for (const path of ['//[::1', '//[::1/api/call/app.info', '/%']) {
+      const res = await raw(server, { path, headers: auth() });
+      assert.ok(res.status === 400 || res.status === 404, `${path}: ${res.status}`);
+      assert.notEqual(res.status, 500);
+    }
+    const bad = await raw(server, { path: '//[::1' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body, /Bad request target/);
+    // The server still answers.
+    assert.equal((await raw(server, { path: '/' })).status, 200);
+  });
+
   test('accepts localhost as Host', async () => {
     const res = await raw(server, { path: '/', headers: { Host: `localhost:${server.port}` } });
     assert.equal(res.status, 200);

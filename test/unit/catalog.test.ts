@@ -227,7 +227,7 @@ describe('helpers', () => {
 
   test('formatGiB', () => {
     assert.equal(formatGiB(3.2 * 1024 ** 3), '3.2 GiB');
-    assert.equal(formatGiB(1024 ** 2), '0.00098 GiB');
+    assert.equal(formatGiB(1024 ** 2), '< 0.001 GiB');
     assert.equal(formatGiB(0), '0 GiB');
   });
 });

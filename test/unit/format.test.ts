@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatBytes, formatDurationMs, formatParameterCount, formatTokensPerSecond } from '../../shared/format.js';
+import { formatBytes, formatDurationMs, formatGiB, formatParameterCount, formatTokensPerSecond, formatTwoSignificant, variantLabel } from '../../shared/format.js';
 
 test('formatBytes uses SI units like model listings', () => {
   assert.equal(formatBytes(999), '999 B');
@@ -41,4 +41,32 @@ test('energy and power figures', async () => {
   assert.equal(f.formatShare(0.00000001), '< 0.01%');
   assert.equal(f.approx(false), '≈ ');
   assert.equal(f.formatEnergyJ(-1), '—');
+});
+
+test('variantLabel: name and quantization once, whatever the case (the governor and the UI share it)', () => {
+  assert.equal(variantLabel({ name: 'Qwen2.5 1.5B Instruct', quantization: 'Q4_K_M' }), 'Qwen2.5 1.5B Instruct Q4_K_M');
+  assert.equal(variantLabel({ name: 'Qwen2.5-7B Q4_K_M', quantization: 'Q4_K_M' }), 'Qwen2.5-7B Q4_K_M');
+  assert.equal(variantLabel({ name: 'qwen2.5-7b-instruct-q4_k_m', quantization: 'Q4_K_M' }), 'qwen2.5-7b-instruct-q4_k_m');
+  assert.equal(variantLabel({ name: 'stories260K', quantization: null }), 'stories260K');
+  assert.equal(variantLabel({ name: 'stories260K', quantization: '' }), 'stories260K');
+});
+
+test('formatTwoSignificant: 2 significant digits under 10, whole numbers from 10', () => {
+  assert.equal(formatTwoSignificant(0.19), '0.19');
+  assert.equal(formatTwoSignificant(0.004213), '0.0042');
+  assert.equal(formatTwoSignificant(5.26), '5.3');
+  assert.equal(formatTwoSignificant(38.4), '38');
+  assert.equal(formatTwoSignificant(0), '0');
+  assert.equal(formatTwoSignificant(Number.POSITIVE_INFINITY), '∞');
+  assert.equal(formatTwoSignificant(Number.NEGATIVE_INFINITY), '−∞');
+  assert.equal(formatTwoSignificant(Number.NaN), '?');
+});
+
+test('formatGiB: memory in messages', () => {
+  assert.equal(formatGiB(3.2 * 1024 ** 3), '3.2 GiB');
+  assert.equal(formatGiB(128 * 1024 ** 3), '128 GiB');
+  assert.equal(formatGiB(0.064 * 1024 ** 3), '0.064 GiB');
+  assert.equal(formatGiB(1024), '< 0.001 GiB');
+  assert.equal(formatGiB(0), '0 GiB');
+  assert.equal(formatGiB(Number.NaN), '—');
 });

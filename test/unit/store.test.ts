@@ -747,3 +747,47 @@ describe('storage failures', () => {
     assertFtsInSync(file);
   });
 });
+
+describe('why a database cannot be opened', () => {
+  test('read-only file system, no permission, or a missing folder, in words', async () => {
+    const { whyCannotOpen } = await import('../../electron/store/storeError.js');
+    const dir = mkdtempSync(join(tmpdir(), 'wattwise-ro-'));
+    try {
+      const file = join(dir, 'wattwise.sqlite');
+      const fail = (code: string) => () => {
+        throw Object.assign(new Error(code), { code });
+      };
+      assert.equal(whyCannotOpen(file, fail('EROFS')), 'the file system is read-only');
+      assert.equal(whyCannotOpen(file, fail('EACCES')), 'no permission to write there');
+      assert.equal(whyCannotOpen(join(dir, 'missing', 'wattwise.sqlite')), 'its folder does not exist');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a real read-only mount says read-only (skipped where this sandbox cannot mount)', async (t) => {
+    const { execFileSync } = await import('node:child_process');
+    const src = mkdtempSync(join(tmpdir(), 'wattwise-rosrc-'));
+    const mnt = mkdtempSync(join(tmpdir(), 'wattwise-romnt-'));
+    try {
+      try {
+        execFileSync('mount', ['--bind', src, mnt], { stdio: 'ignore' });
+        execFileSync('mount', ['-o', 'remount,ro,bind', mnt], { stdio: 'ignore' });
+      } catch {
+        t.skip('cannot make a read-only mount here');
+        return;
+      }
+      try {
+        assert.throws(
+          () => Store.open({ filePath: join(mnt, 'wattwise.sqlite') }),
+          (e: unknown) => e instanceof StoreError && /read-only/.test(e.message),
+        );
+      } finally {
+        execFileSync('umount', [mnt], { stdio: 'ignore' });
+      }
+    } finally {
+      rmSync(src, { recursive: true, force: true });
+      rmSync(mnt, { recursive: true, force: true });
+    }
+  });
+});

@@ -42,6 +42,7 @@ import { createReadStream, type Dirent } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { formatGiB } from '../../../shared/format.js';
 import { DownloadError, parseModelSource, safeFileName, type HubFileSource, type UrlSource } from './hfUri.js';
 import {
   backoffDelayMs,
@@ -220,13 +221,6 @@ export async function statfsFreeBytes(dir: string): Promise<number | null> {
   }
 }
 
-/** Bytes as GiB for messages: `3.2 GiB` from 1 GiB, two significant digits below (`0.064 GiB`), `< 0.001 GiB`. */
-function gib(bytes: number): string {
-  const v = bytes / 1024 ** 3;
-  if (v >= 1) return `${v.toFixed(1)} GiB`;
-  if (v >= 0.001) return `${v.toPrecision(2)} GiB`;
-  return v <= 0 ? '0 GiB' : '< 0.001 GiB';
-}
 
 function errnoCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | null)?.code;
@@ -558,7 +552,7 @@ async function downloadResolved(
     const margin = options.diskMarginBytes ?? DEFAULT_DISK_MARGIN_BYTES;
     const needed = expectedSize - offset + margin;
     const free = await (options.freeBytes ?? statfsFreeBytes)(await nearestExistingDir(dirname(destPath)));
-    if (free !== null && free < needed) throw new DownloadError('DISK_FULL', `not enough disk space: needs ${gib(needed)}, ${gib(free)} free`);
+    if (free !== null && free < needed) throw new DownloadError('DISK_FULL', `not enough disk space: needs ${formatGiB(needed)}, ${formatGiB(free)} free`);
   }
   checkAborted(0);
 

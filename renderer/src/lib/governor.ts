@@ -60,10 +60,8 @@ export function constraintName(constraint: GovernorDecision['bindingConstraint']
   }
 }
 
-/** A variant as one label: its name and quantization ("wattwise-ladder 8.1M Q4_0"). */
-export function variantLabel(candidate: Pick<GovernorCandidate, 'name' | 'quantization'>): string {
-  return candidate.quantization && !candidate.name.includes(candidate.quantization) ? `${candidate.name} ${candidate.quantization}` : candidate.name;
-}
+/** A variant as one label ("wattwise-ladder 8.1M Q4_0"): shared/format's, the one the governor's reasons use. */
+export { variantLabel } from '@shared/format';
 
 /** "on AC" / "on battery 41%" / "on battery". */
 export function powerHint(onAc: boolean, batteryPercent: number | null): string {

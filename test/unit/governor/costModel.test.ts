@@ -71,7 +71,7 @@ describe('predictCost: roofline', () => {
   });
 
   test('cross-check against public numbers: the M4 Mac mini\'s 3B speed predicts its 8B speed within 30%', () => {
-    // power-sources.md: Llama 3.2 3B ~41 tok/s, Llama 3.1 8B ~21 tok/s, ≤ 30 W at the wall.
+    // The team kit's ../shared/docs/power-sources.md: Llama 3.2 3B ~41 tok/s, Llama 3.1 8B ~21 tok/s, ≤ 30 W at the wall.
     // Assumed Q4_K_M files (Ollama's default): 3B ≈ 2.02 GB, 8B ≈ 4.92 GB.
     const m4: MachineModel = { bandwidthBytesPerSecond: 41 * 2.02e9, activePowerW: 30 };
     const eightB = predictCost(input({ sizeBytes: 4.92e9 }), m4);

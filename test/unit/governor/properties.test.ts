@@ -11,9 +11,7 @@ import {
   buildCandidates,
   decide,
   DEFAULT_TOKENS_PER_HOUR,
-  mulberry32,
   profileTarget,
-  syntheticCandidateInputs,
   THROTTLE_SPEED_RATIO,
   type Candidate,
   type Constraint,
@@ -22,6 +20,7 @@ import {
   type ProfileId,
   type RecentUsage,
 } from '../../../electron/governor/index.js';
+import { mulberry32, syntheticCandidateInputs } from '../../../bench/governorData.js';
 
 const CASES = 300;
 

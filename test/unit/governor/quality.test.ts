@@ -6,7 +6,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   deltaPplAtBitsPerWeight,
-  estimateParameterCount,
   normalizeQuantization,
   quantDeltaPpl,
   quantInfo,

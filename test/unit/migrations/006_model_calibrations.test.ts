@@ -44,7 +44,7 @@ test('006 keeps everything and adds the two tables', () => {
   buildV5(file);
   const db = new Database(file);
   try {
-    assert.deepEqual(migrate(db).applied, [6]);
+    assert.deepEqual(migrate(db, { targetVersion: 6 }).applied, [6]);
     assert.equal(migration006.version, 6);
     assert.equal(schemaVersion(db), 6);
     assert.equal((db.prepare(`SELECT title FROM conversations WHERE id = 'c'`).get() as { title: string }).title, 'Kept');
