@@ -15,7 +15,7 @@ import { defaultGovernorSettings } from '../core/governorSettings.js';
 import type { GovernorPowerInput } from '../core/governorService.js';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { openRuntime } from '../core/runtime.js';
+import { openRuntime, openRuntimeForReading } from '../core/runtime.js';
 import { defaultDataDir } from '../core/paths.js';
 import { readModelInfo } from '../models/catalog.js';
 import type { ChatEngine } from '../engine/types.js';
@@ -333,17 +333,20 @@ async function models(args: string[]): Promise<number> {
 
 async function history(args: string[]): Promise<number> {
   const v = parse(args, { 'data-dir': { type: 'string' }, json: { type: 'boolean' } });
-  const backend = await openRuntime({
+  // Reading only: a data folder on a read-only disk (or none yet) is listed without writing anything.
+  const backend = await openRuntimeForReading({
     dataDir: dataDirOf(v['data-dir'] as string | undefined),
     transport: 'ipc',
     engineFactory: () => idleEngine,
     telemetry: false,
   });
-  let list: ConversationSummary[];
-  try {
-    list = unwrap(await backend.request('conversations.list', {}));
-  } finally {
-    await backend.dispose();
+  let list: ConversationSummary[] = [];
+  if (backend) {
+    try {
+      list = unwrap(await backend.request('conversations.list', {}));
+    } finally {
+      await backend.dispose();
+    }
   }
   if (v.json) {
     process.stdout.write(`${JSON.stringify({ conversations: list })}\n`);

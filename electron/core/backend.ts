@@ -636,15 +636,24 @@ export class Backend {
       savedChars: 0,
     };
     this.inFlight.set(requestId, entry);
-    entry.done = this.generate(entry, model, detail.conversation.systemPrompt, history).finally(() => {
-      this.inFlight.delete(requestId);
-      onDone();
-    });
+    entry.done = (async () => {
+      let end: Extract<ApiEvent, { type: 'chat.done' }> | null = null;
+      try {
+        end = await this.generate(entry, model, detail.conversation.systemPrompt, history);
+      } finally {
+        // The reply is over before anyone hears so: a client that sends again on chat.done is never BUSY.
+        this.inFlight.delete(requestId);
+        onDone();
+      }
+      this.emit(end);
+      this.emit({ type: 'conversations.changed', conversationId });
+    })();
     this.emit({ type: 'conversations.changed', conversationId });
     return { requestId, conversationId, userMessageId, assistantMessageId: assistant.id };
   }
 
-  private async generate(entry: InFlight, model: ModelInfo, systemPrompt: string, history: ChatTurn[]): Promise<void> {
+  /** Generates and stores the reply; returns its `chat.done` event, which the caller emits once the reply is no longer in flight. */
+  private async generate(entry: InFlight, model: ModelInfo, systemPrompt: string, history: ChatTurn[]): Promise<Extract<ApiEvent, { type: 'chat.done' }>> {
     const store = this.options.store;
     const settings = this.effectiveSettings();
     let text = '';
@@ -731,8 +740,7 @@ export class Backend {
         // The trace is a nice-to-have; the reply itself is stored.
       }
     }
-    this.emit({ type: 'chat.done', requestId: entry.requestId, conversationId: entry.conversationId, message: final, error: apiError });
-    this.emit({ type: 'conversations.changed', conversationId: entry.conversationId });
+    return { type: 'chat.done', requestId: entry.requestId, conversationId: entry.conversationId, message: final, error: apiError };
   }
 
   /**

@@ -97,6 +97,26 @@ export async function openRuntime(options: RuntimeOptions): Promise<Backend> {
     machineKey: machineKey(),
     ...(options.storeMaxPageCount !== undefined ? { maxPageCount: options.storeMaxPageCount } : {}),
   });
+  return assemble(store, options);
+}
+
+/**
+ * Opens the data folder for a command that only reads (`history`): the store read-only
+ * (`Store.openForReading`: nothing created, migrated or written, works on a read-only folder), no
+ * telemetry. A database of an older schema is opened with {@link openRuntime} instead (its migrations
+ * must run once).
+ * @returns the backend, or `null` when the folder holds no database yet (nothing to read; nothing created).
+ * @throws StoreError as {@link openRuntime}.
+ */
+export async function openRuntimeForReading(options: RuntimeOptions): Promise<Backend | null> {
+  const opened = Store.openForReading({ filePath: databasePath(options.dataDir), nativeBinding: options.nativeBinding, machineKey: machineKey() });
+  if (opened.kind === 'missing') return null;
+  if (opened.kind === 'outdated') return openRuntime(options);
+  return assemble(opened.store, { ...options, telemetry: false });
+}
+
+/** The engine, telemetry and backend around an open store; closes the store if the engine cannot start. */
+async function assemble(store: Store, options: RuntimeOptions): Promise<Backend> {
   let engine: ChatEngine;
   try {
     engine = options.engineFactory

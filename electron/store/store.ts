@@ -13,8 +13,9 @@
  * `STORAGE_FAILED`, `NOT_FOUND`) for storage failures; see each method for the rest.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, statfsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import {
@@ -38,10 +39,16 @@ import {
 } from '../../shared/contract.js';
 import type { CalibrationStore } from '../engine/types.js';
 import { exportFileName, localDay, toCsv, type CsvCell } from './csv.js';
-import { assertKnownSchemaVersion, migrate } from './migrations/index.js';
+import { assertKnownSchemaVersion, latestSchemaVersion, migrate, schemaVersion } from './migrations/index.js';
 import { StoreError, toStoreError } from './storeError.js';
 import { CalibrationTable } from './calibrationTable.js';
 import { ModelFactsTable } from './modelFactsTable.js';
+
+/**
+ * What {@link Store.openForReading} found: the store opened read-only, no database file yet, or a database
+ * of an older schema (it needs {@link Store.open}'s migrations, which write).
+ */
+export type ReadOnlyOpenResult = { kind: 'open'; store: Store } | { kind: 'missing' } | { kind: 'outdated'; schemaVersion: number };
 
 /** How {@link Store.open} opens the database. */
 export interface StoreOptions {
@@ -841,6 +848,74 @@ export class Store implements CalibrationStore {
     }
   }
 
+  /**
+   * Opens the database at `options.filePath` for reading only: nothing is created, migrated, marked or
+   * written, so `history` works on a data folder it may not write (a read-only mount, a backup, another
+   * user's files). A WAL database needs its `-shm` index beside it; where that folder cannot be written
+   * (SQLite then cannot open it at all, see https://sqlite.org/wal.html#readonly) the file (and its `-wal`,
+   * if a crash left one) is copied to a temporary folder and the copy is read: a snapshot, removed on
+   * {@link close}. Write methods on the returned store throw `STORAGE_FAILED`.
+   *
+   * @returns `{ kind: 'missing' }` when there is no database file, `{ kind: 'outdated' }` when its schema
+   *   is older than this build's (open it with {@link Store.open} to migrate), else the open store.
+   * @throws StoreError `STORAGE_FAILED` (not a SQLite file, corrupt, newer schema, no permission to read).
+   */
+  static openForReading(options: Pick<StoreOptions, 'filePath' | 'nativeBinding' | 'machineKey' | 'now'>): ReadOnlyOpenResult {
+    const filePath = resolve(options.filePath);
+    if (!existsSync(filePath)) return { kind: 'missing' };
+    const mapError = (e: unknown) => toStoreError(e, filePath, () => false);
+    const openAt = (path: string): Database.Database => {
+      const db = new Database(path, { readonly: true, fileMustExist: true, ...(options.nativeBinding !== undefined ? { nativeBinding: options.nativeBinding } : {}) });
+      try {
+        db.pragma('busy_timeout = 5000');
+        schemaVersion(db); // the first read opens the file for real (and fails here on a read-only folder)
+        return db;
+      } catch (e) {
+        db.close();
+        throw e;
+      }
+    };
+    let db: Database.Database;
+    let snapshotDir: string | null = null;
+    try {
+      try {
+        db = openAt(filePath);
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== 'SQLITE_CANTOPEN') throw e;
+        snapshotDir = mkdtempSync(join(tmpdir(), 'wattwise-read-'));
+        const copy = join(snapshotDir, 'wattwise.db');
+        copyFileSync(filePath, copy);
+        if (existsSync(`${filePath}-wal`)) copyFileSync(`${filePath}-wal`, `${copy}-wal`);
+        db = openAt(copy);
+      }
+    } catch (e) {
+      if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
+      throw mapError(e);
+    }
+    try {
+      assertKnownSchemaVersion(db);
+      const version = schemaVersion(db);
+      if (version < latestSchemaVersion) {
+        db.close();
+        if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
+        return { kind: 'outdated', schemaVersion: version };
+      }
+      const store = new Store(db, filePath, options.machineKey ?? 'default', options.now ?? Date.now, 0);
+      if (snapshotDir) {
+        const dir = snapshotDir;
+        store.afterClose = () => rmSync(dir, { recursive: true, force: true });
+      }
+      return { kind: 'open', store };
+    } catch (e) {
+      db.close();
+      if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
+      throw mapError(e);
+    }
+  }
+
+  /** Removes a read-only snapshot ({@link openForReading}) once the handle closes. */
+  private afterClose: (() => void) | null = null;
+
   private constructor(db: Database.Database, filePath: string, machineKey: string, now: () => number, recovered: number) {
     this.db = db;
     this.filePath = filePath;
@@ -939,7 +1014,11 @@ export class Store implements CalibrationStore {
     // Replies left streaming by this handle are orphans now, as after a crash.
     for (const id of this.writing) liveReplies.delete(id);
     this.writing.clear();
-    this.wrap(() => this.db.close());
+    try {
+      this.wrap(() => this.db.close());
+    } finally {
+      this.afterClose?.();
+    }
   }
 
   // -------------------------------------------------------------------------------------------

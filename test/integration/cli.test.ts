@@ -4,12 +4,13 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, testModel } from '../helpers/models.js';
 import { tempDir } from '../helpers/runtime.js';
 import { Store } from '../../electron/store/store.js';
+import { databasePath } from '../../electron/core/paths.js';
 
 function wattwise(...args: string[]) {
   const r = spawnSync('npm', ['run', '-s', 'wattwise', '--', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
@@ -118,6 +119,34 @@ describe('CLI', () => {
     const history = wattwise('history', '--data-dir', failData, '--json');
     assert.equal(history.status, 0, history.stderr);
     assert.deepEqual(JSON.parse(history.stdout).conversations, []);
+  });
+  test('history only reads: a data folder on a read-only disk is listed, a missing one is not created', async (t) => {
+    const none = join(tmp.dir, 'data-never-created');
+    const empty = wattwise('history', '--data-dir', none);
+    assert.equal(empty.status, 0, empty.stderr);
+    assert.match(empty.stdout, /No conversations yet/);
+    assert.equal(existsSync(none), false, 'history creates no data folder');
+
+    const src = join(tmp.dir, 'data-ro-src');
+    const store = Store.open({ filePath: databasePath(src) });
+    store.createConversation({ systemPrompt: '', modelPath: null, title: 'kept on a read-only disk' });
+    store.close();
+    const mnt = join(tmp.dir, 'data-ro');
+    mkdirSync(mnt);
+    try {
+      execFileSync('mount', ['--bind', src, mnt], { stdio: 'ignore' });
+      execFileSync('mount', ['-o', 'remount,ro,bind', mnt], { stdio: 'ignore' });
+    } catch {
+      t.skip('cannot make a read-only mount here');
+      return;
+    }
+    try {
+      const h = wattwise('history', '--data-dir', mnt, '--json');
+      assert.equal(h.status, 0, h.stderr);
+      assert.deepEqual(JSON.parse(h.stdout).conversations.map((c: { title: string }) => c.title), ['kept on a read-only disk']);
+    } finally {
+      execFileSync('umount', [mnt], { stdio: 'ignore' });
+    }
   });
   test('a closed stdout (chat | head -c 10) stops the reply and stores it, with one stderr line', async () => {
     const dir = join(tmp.dir, 'data-epipe');

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,7 +15,7 @@ import Database from 'better-sqlite3';
 import type { ReplyStats, Settings, ThreadCalibration } from '../../shared/contract.js';
 import { conversationDetailSchema, conversationSummarySchema, messageSchema } from '../../shared/contract.js';
 import { InvalidSettingsError, Store, deriveTitle, toFtsQuery, type StoreOptions } from '../../electron/store/store.js';
-import { latestSchemaVersion } from '../../electron/store/migrations/index.js';
+import { latestSchemaVersion, migrate } from '../../electron/store/migrations/index.js';
 import { defaultGovernorSettings } from '../../electron/core/governorSettings.js';
 import { StoreError } from '../../electron/store/storeError.js';
 import { repoRoot } from '../helpers/models.js';
@@ -788,6 +788,128 @@ describe('why a database cannot be opened', () => {
     } finally {
       rmSync(src, { recursive: true, force: true });
       rmSync(mnt, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Store.openForReading (history on a folder it may not write)', () => {
+  /** A read-only bind mount of a fresh folder, or null where this sandbox cannot mount. */
+  async function readOnlyMount(src: string): Promise<{ path: string; release: () => void } | null> {
+    const { execFileSync } = await import('node:child_process');
+    const mnt = mkdtempSync(join(tmpdir(), 'wattwise-romnt-'));
+    try {
+      execFileSync('mount', ['--bind', src, mnt], { stdio: 'ignore' });
+      execFileSync('mount', ['-o', 'remount,ro,bind', mnt], { stdio: 'ignore' });
+    } catch {
+      rmSync(mnt, { recursive: true, force: true });
+      return null;
+    }
+    return {
+      path: mnt,
+      release: () => {
+        execFileSync('umount', [mnt], { stdio: 'ignore' });
+        rmSync(mnt, { recursive: true, force: true });
+      },
+    };
+  }
+
+  test('no database file: missing, and nothing is created', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wattwise-read-'));
+    try {
+      const filePath = join(dir, 'sub', 'wattwise.sqlite');
+      assert.deepEqual(Store.openForReading({ filePath }), { kind: 'missing' });
+      assert.equal(existsSync(join(dir, 'sub')), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('reads what was stored, writes nothing: a write fails with STORAGE_FAILED and the file keeps its bytes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wattwise-read-'));
+    try {
+      const filePath = join(dir, 'wattwise.sqlite');
+      const w = Store.open({ filePath });
+      const c = w.createConversation({ systemPrompt: '', modelPath: null });
+      w.addMessage({ conversationId: c.id, role: 'user', content: 'kept', status: 'complete' });
+      w.close();
+      const before = readFileSync(filePath);
+      const r = Store.openForReading({ filePath });
+      assert.equal(r.kind, 'open');
+      if (r.kind !== 'open') return;
+      try {
+        assert.deepEqual(r.store.listConversations().map((x) => x.id), [c.id]);
+        assert.equal(r.store.getConversation(c.id)?.messages[0]?.content, 'kept');
+        assert.throws(() => r.store.createConversation({ systemPrompt: '', modelPath: null }), (e: unknown) => e instanceof StoreError && e.code === 'STORAGE_FAILED');
+      } finally {
+        r.store.close();
+      }
+      assert.deepEqual(readFileSync(filePath), before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an older schema is outdated (left for Store.open to migrate), untouched', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wattwise-read-'));
+    try {
+      const filePath = join(dir, 'wattwise.sqlite');
+      const db = new Database(filePath);
+      migrate(db, { targetVersion: latestSchemaVersion - 1 });
+      db.close();
+      assert.deepEqual(Store.openForReading({ filePath }), { kind: 'outdated', schemaVersion: latestSchemaVersion - 1 });
+      const again = new Database(filePath, { readonly: true });
+      assert.equal(again.pragma('user_version', { simple: true }), latestSchemaVersion - 1);
+      again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a newer schema or a file that is not SQLite: STORAGE_FAILED naming the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wattwise-read-'));
+    try {
+      const newer = join(dir, 'newer.sqlite');
+      const db = new Database(newer);
+      db.pragma(`user_version = ${latestSchemaVersion + 1}`);
+      db.close();
+      assert.throws(() => Store.openForReading({ filePath: newer }), (e: unknown) => e instanceof StoreError && e.code === 'STORAGE_FAILED' && /newer Wattwise/.test(e.message));
+      const junk = join(dir, 'junk.sqlite');
+      writeFileSync(junk, 'not a database at all, just text'.repeat(200));
+      assert.throws(() => Store.openForReading({ filePath: junk }), (e: unknown) => e instanceof StoreError && e.code === 'STORAGE_FAILED' && e.message.includes(junk));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a real read-only mount: read from a snapshot, removed on close (skipped where this sandbox cannot mount)', async (t) => {
+    const src = mkdtempSync(join(tmpdir(), 'wattwise-rosrc-'));
+    try {
+      const w = Store.open({ filePath: join(src, 'wattwise.sqlite') });
+      w.createConversation({ systemPrompt: '', modelPath: null, title: 'on a read-only disk' });
+      w.close();
+      const mount = await readOnlyMount(src);
+      if (!mount) {
+        t.skip('cannot make a read-only mount here');
+        return;
+      }
+      try {
+        const filePath = join(mount.path, 'wattwise.sqlite');
+        assert.throws(() => Store.open({ filePath }), /read-only/, 'the writable open still refuses it');
+        const tmpBefore = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('wattwise-read-')));
+        const r = Store.openForReading({ filePath });
+        assert.equal(r.kind, 'open');
+        if (r.kind !== 'open') return;
+        const snapshots = readdirSync(tmpdir()).filter((n) => n.startsWith('wattwise-read-') && !tmpBefore.has(n));
+        assert.equal(snapshots.length, 1, 'one snapshot folder while open');
+        assert.deepEqual(r.store.listConversations().map((x) => x.title), ['on a read-only disk']);
+        assert.equal(r.store.filePath, filePath, 'the store names the real file');
+        r.store.close();
+        assert.equal(existsSync(join(tmpdir(), snapshots[0]!)), false, 'the snapshot is removed on close');
+      } finally {
+        mount.release();
+      }
+    } finally {
+      rmSync(src, { recursive: true, force: true });
     }
   });
 });
