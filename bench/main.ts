@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { benchSampler, benchSamplerTickGaps, benchSamplerTickSkip } from './sampler.js';
 import { benchGovernorDecide, benchThreads } from './governor.js';
 import { benchBitsPerByte, benchCalibrateLadder } from './calibration.js';
+import { benchApiStreaming } from './api.js';
 
 /** What one bench reports. */
 export interface BenchResult {
@@ -48,6 +49,7 @@ export const benches: NamedBench[] = [
   { name: 'bpb-overhead-stories', run: () => benchBitsPerByte('stories') },
   { name: 'bpb-overhead-llama2-32k', run: () => benchBitsPerByte('llama2-32k') },
   { name: 'calibrate-ladder-quick', run: benchCalibrateLadder },
+  { name: 'api-streaming-overhead', run: benchApiStreaming },
 ];
 
 /** A number with 3 significant digits, in exponent form when tiny. */

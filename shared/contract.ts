@@ -325,10 +325,21 @@ export const energyStatusSchema = z.object({
 /** What the gauges need. */
 export type EnergyStatus = z.infer<typeof energyStatusSchema>;
 
+/**
+ * Where a conversation came from: `app` = chat in Wattwise (window, browser mode, CLI); `api` = requests
+ * from other programs through the local OpenAI-compatible API (one conversation per local day, titled
+ * "API requests · YYYY-MM-DD"; listed in the Energy view, never in the chat sidebar).
+ */
+export const conversationSourceSchema = z.enum(['app', 'api']);
+/** Where a conversation came from. */
+export type ConversationSource = z.infer<typeof conversationSourceSchema>;
+
 /** Energy totals of one conversation (Energy view). */
 export const conversationEnergySchema = z.object({
   conversationId: id,
   title: z.string(),
+  /** Chat in the app, or requests through the local API. */
+  source: conversationSourceSchema,
   updatedAt: epochMs,
   energyJ: z.number().nonnegative(),
   promptTokens: z.number().int().nonnegative(),
@@ -738,6 +749,42 @@ export const conversationDetailSchema = z.object({
 export type ConversationDetail = z.infer<typeof conversationDetailSchema>;
 
 export const themeSchema = z.enum(['light', 'dark', 'system']);
+
+/** The local OpenAI-compatible API's settings (Settings → Local API; see `electron/server/openai/`). */
+export const apiServerSettingsSchema = z.object({
+  /** Serve the API while the app runs. Defaults to false. */
+  enabled: z.boolean(),
+  /** TCP port on 127.0.0.1. Defaults to {@link defaultApiPort}. */
+  port: z.number().int().min(1024).max(65535),
+  /** The key clients send as `Authorization: Bearer <key>`; null until the API is first turned on (then generated). */
+  apiKey: z.string().min(16).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').nullable(),
+  /** Keep the text of API requests and replies in the history; when false only their tokens and energy are kept. Defaults to true. */
+  keepText: z.boolean(),
+  /** Web origins (e.g. `http://localhost:3000`) whose pages may call the API (CORS); empty = none, the default. */
+  allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^\s/]+$/, 'an origin: scheme://host[:port], no path').max(200)).max(20),
+});
+/** The local API's settings. */
+export type ApiServerSettings = z.infer<typeof apiServerSettingsSchema>;
+/** The local API's default port (a free one among the usual local-LLM ports: LM Studio 1234, Jan 1337, Ollama 11434, llama.cpp 8080). */
+export const defaultApiPort = 8484;
+
+/** What the local API server is doing. */
+export const apiServerStatusSchema = z.object({
+  /** `off`: not enabled; `running`: serving; `error`: enabled but could not start (see `error`). */
+  state: z.enum(['off', 'running', 'error']),
+  /** `http://127.0.0.1:<port>/v1` while running, else null. */
+  baseUrl: z.string().nullable(),
+  /** The port in use, or the port asked for. */
+  port: z.number().int().nullable(),
+  /** Why it is not running (e.g. "port 8484 is in use by another program"), else null. */
+  error: z.string().nullable(),
+  /** Requests being answered or waiting their turn now. */
+  activeRequests: z.number().int().nonnegative(),
+  /** Requests answered since it started. */
+  servedRequests: z.number().int().nonnegative(),
+});
+/** What the local API server is doing. */
+export type ApiServerStatus = z.infer<typeof apiServerStatusSchema>;
 /** Colour theme. */
 export type Theme = z.infer<typeof themeSchema>;
 
@@ -771,6 +818,8 @@ export const settingsSchema = z.object({
     /** Calibrate uncalibrated models by itself when on AC and idle for a while. Defaults to false. */
     autoWhenIdleOnAc: z.boolean(),
   }),
+  /** The local OpenAI-compatible API. */
+  api: apiServerSettingsSchema,
 });
 /** User settings. */
 export type Settings = z.infer<typeof settingsSchema>;
@@ -960,6 +1009,10 @@ export const apiContract = {
   'models.delete': { input: z.object({ modelPath }).strict(), output: z.object({ deleted: z.boolean(), freedBytes: z.number().nonnegative() }) },
   /** The calibration results as CSV (MELT-style table: one row per model file). */
   'calibration.exportCsv': { input: empty, output: z.object({ fileName: z.string(), csv: z.string() }) },
+  /** The local OpenAI-compatible API server's state (turned on and off with `settings.update({ api })`). */
+  'api.status': { input: empty, output: apiServerStatusSchema },
+  /** Replaces the local API's key with a new random one (clients using the old one get 401); returns the settings. */
+  'api.regenerateKey': { input: empty, output: settingsSchema },
   /** Power sources, battery, the recent power trace and the reply in progress (live gauges). */
   'energy.status': { input: empty, output: energyStatusSchema },
   /** Energy view: per-conversation totals (newest first) and per-day energy by model for the last `days`. */
@@ -1038,6 +1091,11 @@ export const apiEventSchema = z.discriminatedUnion('type', [
     /** A calibration run progressed, finished, failed or was cancelled. */
     type: z.literal('calibration.progress'),
     status: calibrationStatusSchema,
+  }),
+  z.object({
+    /** The local API server started, stopped, failed to start, or began or finished a request. */
+    type: z.literal('api.status'),
+    status: apiServerStatusSchema,
   }),
   z.object({
     type: z.literal('power.sample'),

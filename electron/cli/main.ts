@@ -1,7 +1,7 @@
 /**
  * The Wattwise command line: `npm run -s wattwise -- <command> [options]`.
  *
- * Commands: `chat`, `models`, `history`, `web` (see {@link usage}). Every command goes through the same
+ * Commands: `chat`, `models`, `history`, `web`, `serve`, `governor`, `power`, `calibrate` (see {@link usage}). Every command goes through the same
  * backend as the app (store, engine, API contract), so what the CLI stores the app shows.
  *
  * Exit codes: 0 success; 1 the command failed (one-line reason on stderr); 2 bad usage; 130 interrupted.
@@ -21,6 +21,7 @@ import { readModelInfo } from '../models/catalog.js';
 import type { ChatEngine } from '../engine/types.js';
 import { startWebMode } from '../server/webMode.js';
 import { calibrateUsage } from './calibrate.js';
+import { serveUsage } from './serve.js';
 
 /** Help text. */
 export const usage = `Usage: npm run -s wattwise -- <command> [options]
@@ -41,6 +42,7 @@ Commands:
            Lists stored conversations with message counts and token totals.
   web      [--port P] [--host H] [--data-dir DIR] [--models-dir DIR] [--cpu-only]
            Starts the browser mode on 127.0.0.1 and prints the URL (with its access token).
+  ${serveUsage}
   power    [--json] [--sysfs-root DIR] [--watch] [--interval-ms N]
            Lists the power sensors (battery, RAPL, GPU, estimate): state, fix, watts now, and the battery.
   ${calibrateUsage}
@@ -89,6 +91,15 @@ async function main(argv: string[]): Promise<number> {
       return governorCommand(rest);
     case 'power':
       return (await import('./power.js')).powerCommand(rest);
+    case 'serve': {
+      const { serveCommand, ServeUsageError } = await import('./serve.js');
+      try {
+        return await serveCommand(rest);
+      } catch (error) {
+        if (error instanceof ServeUsageError) throw new UsageError(error.message);
+        throw error;
+      }
+    }
     case 'calibrate': {
       const { calibrateCommand, CalibrateUsageError } = await import('./calibrate.js');
       try {

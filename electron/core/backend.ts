@@ -25,8 +25,11 @@ import {
   type Message,
   type ModelInfo,
   type Settings,
+  defaultApiPort,
 } from '../../shared/contract.js';
-import { EngineError, type ChatEngine, type ChatTurn } from '../engine/types.js';
+import { EngineError, type ChatEngine, type ChatTurn, type SamplingOptions, type StopReason } from '../engine/types.js';
+import { ReplySlot, type SlotTurn } from './replySlot.js';
+import { ApiReplies } from './apiReplies.js';
 import { CATALOG_READER_VERSION, readModelInfo } from '../models/catalog.js';
 import type { FactCache } from '../models/fileIdentity.js';
 import type { Store } from '../store/store.js';
@@ -39,6 +42,7 @@ import { CalibrationBusyError, CalibrationInputError, CalibrationService, Calibr
 import { CalibrationTable } from '../store/calibrationTable.js';
 import { LibraryError, LibraryService } from './libraryService.js';
 import type { DiscoveryOptions } from '../models/discovery.js';
+import { apiServerOff, newApiKey, type ApiServerHost } from './apiServerHost.js';
 import type { PowerSampler, ReplyMeter } from '../telemetry/sampler.js';
 import { DEFAULT_IDLE_W } from '../telemetry/sources/estimate.js';
 
@@ -54,6 +58,7 @@ export const defaultSettings: Settings = {
   governor: defaultGovernorSettings,
   modelSources: { lmstudio: true, ollama: true, 'huggingface-cache': true, gpt4all: true, jan: true },
   calibration: { autoWhenIdleOnAc: false },
+  api: { enabled: false, port: defaultApiPort, apiKey: null, keepText: true, allowedOrigins: [] },
 };
 
 /** How often a streaming reply's partial text is written to SQLite (ms), so a crash loses at most this much. */
@@ -111,12 +116,51 @@ export class ApiFailure extends Error {
 
 interface InFlight {
   requestId: string;
+  /** Who asked: the app's chat (one at a time, else BUSY) or the local API (queued). */
+  origin: 'app' | 'api';
   conversationId: string;
   assistantMessageId: string;
   controller: AbortController;
   done: Promise<void>;
   /** Characters of the reply written to the store so far (by the partial flushes). */
   savedChars: number;
+}
+
+/** What one reply needs (see {@link Backend.startReply}). */
+export interface ReplySpec {
+  origin: 'app' | 'api';
+  conversationId: string;
+  model: ModelInfo;
+  /** The user message it answers (for `ChatStarted`); null for regenerate. */
+  userMessageId: string | null;
+  systemPrompt: string;
+  /** The turns sent to the model, oldest first, ending with the user turn to answer. */
+  history: ChatTurn[];
+  /** Set for a plain text completion (the API's `/v1/completions`): `systemPrompt` and `history` are then ignored. */
+  prompt?: string;
+  /** Reply length cap, tokens. */
+  maxTokens: number;
+  sampling?: SamplingOptions;
+  stop?: readonly string[];
+  /** When the power governor chose the model: its profile and reason (stored with the reply). */
+  governor: { profile: ProfileId; reason: string } | null;
+  /** The reply slot, when the caller already holds its turn (the API waits for it before storing anything). */
+  turn: SlotTurn | null;
+  /** Aborts the reply (the API: the client went away). */
+  signal?: AbortSignal;
+  /** Store the reply's text (default true); false keeps only its stats and energy (the API's `keepText` setting). */
+  keepText?: boolean;
+  /** Each piece of text as it is generated (besides the `chat.token` events). */
+  onText?: (piece: string) => void;
+  /** Called once when the reply is over (releases the calibration hold). */
+  onDone: () => void;
+}
+
+/** How a reply ended: the stored message, the error (status `error`), and why generation stopped (null when it failed). */
+export interface ReplyOutcome {
+  message: Message;
+  error: ApiError | null;
+  stopReason: StopReason | null;
 }
 
 type Handlers = { [M in ApiMethod]: (input: z.output<(typeof apiContract)[M]['input']>) => Promise<ApiOutput<M>> | ApiOutput<M> };
@@ -145,6 +189,10 @@ export class Backend {
   readonly library: LibraryService;
   /** The store's persistent cache of model headers (see `listModels`). */
   readonly modelInfoCache: FactCache<ModelInfo>;
+  /** One reply at a time: the app's chat and the local API take turns (see ./replySlot.ts). */
+  readonly replySlot = new ReplySlot();
+  /** Replies for the local OpenAI-compatible API (see ./apiReplies.ts). */
+  readonly apiReplies: ApiReplies;
 
   constructor(private readonly options: BackendOptions) {
     this.modelInfoCache = options.store.modelFacts.cache('model-info', CATALOG_READER_VERSION, modelInfoSchema);
@@ -185,6 +233,16 @@ export class Backend {
       repliesIdle: () => this.idle(),
       emit: (status) => this.emit({ type: 'calibration.progress', status }),
       onResults: () => void this.announceDecision(),
+    });
+    this.apiReplies = new ApiReplies({
+      store: options.store,
+      slot: this.replySlot,
+      settings: () => this.effectiveSettings(),
+      installedModels: () => this.governor.installedModels(this.effectiveSettings()),
+      chooseForReply: () => this.governor.chooseForReply(),
+      holdCalibration: () => this.calibration.hold(),
+      startReply: (spec) => this.startReply(spec),
+      disposed: () => this.disposed,
     });
     this.stopAutoCalibration = this.calibration.startAuto({
       enabled: () => this.settings().calibration.autoWhenIdleOnAc,
@@ -328,6 +386,8 @@ export class Backend {
     if (this.disposed) return;
     this.disposed = true;
     this.stopAutoCalibration();
+    this.unsubscribeApiServer();
+    await this.apiServer?.close();
     await this.calibration.dispose();
     await this.library.dispose();
     for (const f of this.inFlight.values()) f.controller.abort();
@@ -444,7 +504,7 @@ export class Backend {
       return this.holdingCalibration(async (release) => {
         const model = await this.chooseModel(conversationId, modelPath ?? null, conversation.pinnedModelPath);
         const user = this.options.store.addMessage({ conversationId, role: 'user', content, status: 'complete' });
-        return this.startReply(conversationId, model, user.id, release);
+        return this.startAppReply(conversationId, model, user.id, release);
       });
     },
     'chat.regenerate': async ({ conversationId, modelPath }) => {
@@ -457,7 +517,7 @@ export class Backend {
       return this.holdingCalibration(async (release) => {
         const model = await this.chooseModel(conversationId, modelPath ?? null, detail.conversation.pinnedModelPath);
         if (last.role === 'assistant') this.options.store.deleteMessagesAfter(last.id, { inclusive: true });
-        return this.startReply(conversationId, model, null, release);
+        return this.startAppReply(conversationId, model, null, release);
       });
     },
     'chat.edit': async ({ messageId, content, modelPath }) => {
@@ -470,7 +530,7 @@ export class Backend {
         const model = await this.chooseModel(message.conversationId, modelPath ?? null, conversation.pinnedModelPath);
         this.options.store.updateUserMessage(messageId, content);
         this.options.store.deleteMessagesAfter(messageId, { inclusive: false });
-        return this.startReply(message.conversationId, model, messageId, release);
+        return this.startAppReply(message.conversationId, model, messageId, release);
       });
     },
     'chat.abort': async ({ requestId }) => {
@@ -481,8 +541,14 @@ export class Backend {
       return { aborted: true };
     },
     'settings.get': () => this.settings(),
-    'settings.update': (patch) => {
-      const updated = this.options.store.updateSettings(patch, defaultSettings);
+    'settings.update': async (patch) => {
+      // Turning the API on for the first time makes its key.
+      const api = patch.api && patch.api.enabled && patch.api.apiKey === null ? { ...patch.api, apiKey: this.settings().api.apiKey ?? newApiKey() } : patch.api;
+      let updated = this.options.store.updateSettings(api ? { ...patch, api } : patch, defaultSettings);
+      if (patch.api !== undefined) {
+        await this.applyApiSettings();
+        updated = this.settings();
+      }
       if (patch.governor !== undefined) this.governor.resetHysteresis();
       if (patch.modelsDir !== undefined || patch.modelSources !== undefined) this.emit({ type: 'models.changed' });
       if (patch.governor !== undefined || patch.modelsDir !== undefined || patch.threads !== undefined || patch.contextSize !== undefined || patch.modelSources !== undefined) {
@@ -503,6 +569,13 @@ export class Backend {
       const pinned = conversationId ? this.requireConversation(conversationId).pinnedModelPath : null;
       return (await this.governor.decide({ profile, pinnedModelPath: pinned })).decision;
     },
+    'api.status': () => this.apiServer?.status() ?? apiServerOff(this.settings().api.port),
+    'api.regenerateKey': async () => {
+      const api = { ...this.settings().api, apiKey: newApiKey() };
+      const updated = this.options.store.updateSettings({ api }, defaultSettings);
+      await this.applyApiSettings();
+      return updated;
+    },
     'energy.status': () => this.requireSampler().status(),
     'energy.summary': ({ days }) => this.options.store.energySummary({ days: days ?? 30 }),
     'energy.trace': ({ conversationId }) => {
@@ -513,6 +586,29 @@ export class Backend {
     'energy.exportCsv': ({ kind, conversationId }) =>
       kind === 'messages' ? this.options.store.exportMessagesCsv(conversationId) : this.options.store.exportSamplesCsv(conversationId),
   };
+
+  /**
+   * Attaches the local API server (built after the backend: it serves through it) and starts it when the
+   * settings say so. Its status changes reach the renderer as `api.status` events; {@link dispose} closes it.
+   */
+  async attachApiServer(host: ApiServerHost): Promise<void> {
+    this.apiServer = host;
+    this.unsubscribeApiServer = host.onStatus((status) => this.emit({ type: 'api.status', status }));
+    await this.applyApiSettings();
+  }
+
+  private apiServer: ApiServerHost | null = null;
+  private unsubscribeApiServer: () => void = () => undefined;
+
+  /** Makes the attached API server match the settings (a missing key is made and saved first). */
+  private async applyApiSettings(): Promise<void> {
+    if (!this.apiServer) return;
+    let api = this.settings().api;
+    if (api.enabled && api.apiKey === null) {
+      api = this.options.store.updateSettings({ api: { ...api, apiKey: newApiKey() } }, defaultSettings).api;
+    }
+    await this.apiServer.apply(api);
+  }
 
   /** Settings with this process's overrides applied. */
   private effectiveSettings(): Settings {
@@ -543,7 +639,7 @@ export class Backend {
   }
 
   private assertNotBusy(): void {
-    if (this.inFlight.size > 0) {
+    if ([...this.inFlight.values()].some((f) => f.origin === 'app')) {
       throw new ApiFailure({ code: 'BUSY', message: 'A reply is still being written. Stop it or wait for it to finish.' });
     }
   }
@@ -615,51 +711,89 @@ export class Backend {
     }
   }
 
-  /** Stores an empty streaming assistant message and starts generating into it in the background. */
-  private startReply(conversationId: string, model: ModelInfo, userMessageId: string | null, onDone: () => void = () => undefined): ChatStarted {
-    const store = this.options.store;
+  /** Starts the app's reply in a conversation: its stored history, system prompt and the settings' reply cap. */
+  private startAppReply(conversationId: string, model: ModelInfo, userMessageId: string | null, onDone: () => void): ChatStarted {
     const detail = this.requireConversationDetail(conversationId);
     const history: ChatTurn[] = detail.messages
       .filter((m) => (m.role === 'user' || m.role === 'assistant') && m.status !== 'error' && m.content.length > 0)
       .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }));
-    store.setConversationModel(conversationId, model.path);
-    if (this.settings().lastModelPath !== model.path) store.updateSettings({ lastModelPath: model.path }, defaultSettings);
-    const assistant = store.addMessage({ conversationId, role: 'assistant', content: '', status: 'streaming' });
+    const governor = this.pendingGovernor.get(conversationId) ?? null;
+    this.pendingGovernor.delete(conversationId);
+    if (this.settings().lastModelPath !== model.path) this.options.store.updateSettings({ lastModelPath: model.path }, defaultSettings);
+    return this.startReply({
+      origin: 'app',
+      conversationId,
+      model,
+      userMessageId,
+      systemPrompt: detail.conversation.systemPrompt,
+      history,
+      maxTokens: this.effectiveSettings().maxReplyTokens,
+      governor,
+      turn: null,
+      onDone,
+    }).started;
+  }
+
+  /**
+   * Stores an empty streaming assistant message and generates into it in the background, when the reply
+   * slot is free (it waits for its turn unless `spec.turn` is already held). Returns what started and the
+   * reply's outcome (resolved once it is stored and no longer in flight; never rejects).
+   */
+  startReply(spec: ReplySpec): { started: ChatStarted; outcome: Promise<ReplyOutcome> } {
+    const store = this.options.store;
+    store.setConversationModel(spec.conversationId, spec.model.path);
+    const assistant = store.addMessage({ conversationId: spec.conversationId, role: 'assistant', content: '', status: 'streaming' });
     const requestId = randomUUID();
     const controller = new AbortController();
+    if (spec.signal) {
+      if (spec.signal.aborted) controller.abort();
+      else spec.signal.addEventListener('abort', () => controller.abort(), { once: true });
+    }
     const entry: InFlight = {
       requestId,
-      conversationId,
+      origin: spec.origin,
+      conversationId: spec.conversationId,
       assistantMessageId: assistant.id,
       controller,
       done: Promise.resolve(),
       savedChars: 0,
     };
     this.inFlight.set(requestId, entry);
+    let resolveOutcome!: (outcome: ReplyOutcome) => void;
+    const outcome = new Promise<ReplyOutcome>((r) => (resolveOutcome = r));
     entry.done = (async () => {
-      let end: Extract<ApiEvent, { type: 'chat.done' }> | null = null;
+      let result: { event: Extract<ApiEvent, { type: 'chat.done' }>; stopReason: StopReason | null } | null = null;
+      const turn = spec.turn ?? (await this.replySlot.acquire({ signal: controller.signal }));
       try {
-        end = await this.generate(entry, model, detail.conversation.systemPrompt, history);
+        result = await this.generate(entry, spec);
       } finally {
+        turn.release();
         // The reply is over before anyone hears so: a client that sends again on chat.done is never BUSY.
         this.inFlight.delete(requestId);
-        onDone();
+        spec.onDone();
       }
-      this.emit(end);
-      this.emit({ type: 'conversations.changed', conversationId });
+      this.emit(result.event);
+      this.emit({ type: 'conversations.changed', conversationId: spec.conversationId });
+      resolveOutcome({ message: result.event.message, error: result.event.error, stopReason: result.stopReason });
     })();
-    this.emit({ type: 'conversations.changed', conversationId });
-    return { requestId, conversationId, userMessageId, assistantMessageId: assistant.id };
+    this.emit({ type: 'conversations.changed', conversationId: spec.conversationId });
+    return { started: { requestId, conversationId: spec.conversationId, userMessageId: spec.userMessageId, assistantMessageId: assistant.id }, outcome };
   }
 
-  /** Generates and stores the reply; returns its `chat.done` event, which the caller emits once the reply is no longer in flight. */
-  private async generate(entry: InFlight, model: ModelInfo, systemPrompt: string, history: ChatTurn[]): Promise<Extract<ApiEvent, { type: 'chat.done' }>> {
+  /**
+   * Generates and stores the reply; returns its `chat.done` event, which the caller emits once the reply
+   * is no longer in flight, and why generation stopped (null when it failed).
+   */
+  private async generate(entry: InFlight, spec: ReplySpec): Promise<{ event: Extract<ApiEvent, { type: 'chat.done' }>; stopReason: StopReason | null }> {
     const store = this.options.store;
     const settings = this.effectiveSettings();
+    const model = spec.model;
+    let stopReason: StopReason | null = null;
     let text = '';
     let dirty = false;
+    const keepText = spec.keepText !== false;
     const flush = () => {
-      if (!dirty) return;
+      if (!dirty || !keepText) return;
       dirty = false;
       try {
         store.updateMessageContent(entry.assistantMessageId, text);
@@ -683,24 +817,28 @@ export class Backend {
     }, partialFlushIntervalMs);
     let final: Message;
     let apiError: ApiError | null = null;
-    const governor = this.pendingGovernor.get(entry.conversationId) ?? null;
-    this.pendingGovernor.delete(entry.conversationId);
+    const governor = spec.governor;
     const meter = this.options.sampler?.beginReply({ requestId: entry.requestId, conversationId: entry.conversationId }) ?? null;
     let pieces = 0;
     try {
       const result = await this.options.engine.generate({
         modelPath: model.path,
-        systemPrompt,
-        history,
-        maxTokens: settings.maxReplyTokens,
+        systemPrompt: spec.systemPrompt,
+        history: spec.history,
+        maxTokens: spec.maxTokens,
         contextSize: settings.contextSize,
         threads: settings.threads,
         signal: entry.controller.signal,
+        ...(spec.prompt !== undefined ? { prompt: spec.prompt } : {}),
+        ...(spec.sampling ? { sampling: spec.sampling } : {}),
+        ...(spec.stop && spec.stop.length > 0 ? { stop: spec.stop } : {}),
         onText: (piece) => {
           text += piece;
           dirty = true;
           meter?.setCompletionTokens(++pieces);
-          this.emit({
+          spec.onText?.(piece);
+          // The API's replies are not shown while they stream (their conversation is not in the chat list).
+          if (spec.origin === 'app') this.emit({
             type: 'chat.token',
             requestId: entry.requestId,
             conversationId: entry.conversationId,
@@ -710,11 +848,12 @@ export class Backend {
         },
       });
       clearInterval(timer);
+      stopReason = result.stopReason;
       const energy = meter
         ? await meter.finish({ startedAt: result.stats.startedAt, endedAt: result.stats.endedAt, completionTokens: result.stats.completionTokens })
         : null;
       const finished = this.finish(entry, {
-        content: result.text,
+        content: keepText ? result.text : '',
         status: result.stopReason === 'abort' ? 'stopped' : 'complete',
         stats: result.stats,
         error: null,
@@ -728,7 +867,7 @@ export class Backend {
       clearInterval(timer);
       meter?.cancel();
       apiError = toApiError(error);
-      const finished = this.finish(entry, { content: text, status: 'error', stats: null, error: apiError.message });
+      const finished = this.finish(entry, { content: keepText ? text : '', status: 'error', stats: null, error: apiError.message });
       final = finished.message;
       apiError = finished.storeError ?? apiError;
     }
@@ -740,7 +879,7 @@ export class Backend {
         // The trace is a nice-to-have; the reply itself is stored.
       }
     }
-    return { type: 'chat.done', requestId: entry.requestId, conversationId: entry.conversationId, message: final, error: apiError };
+    return { event: { type: 'chat.done', requestId: entry.requestId, conversationId: entry.conversationId, message: final, error: apiError }, stopReason };
   }
 
   /**

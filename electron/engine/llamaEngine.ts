@@ -21,16 +21,14 @@ import {
   InsufficientMemoryError,
   LlamaChat,
   readGgufFileInfo,
-  type ChatHistoryItem,
   type Llama,
   type LlamaContext,
-  type LlamaContextSequence,
   type LlamaLogLevel,
   type LlamaModel,
   type Token,
 } from 'node-llama-cpp';
 import si from 'systeminformation';
-import type { EngineStatus, ModelInfo, ReplyStats, ThreadCalibration } from '../../shared/contract.js';
+import type { EngineStatus, ModelInfo, ThreadCalibration } from '../../shared/contract.js';
 import { formatGiB, readModelInfo } from '../models/catalog.js';
 import { statKey, type FactCache } from '../models/fileIdentity.js';
 import {
@@ -45,37 +43,26 @@ import {
   EngineError,
   type CalibrationStore,
   type ChatEngine,
-  type ChatTurn,
   type GenerateRequest,
   type GenerateResult,
   type BenchmarkMeasurement,
   type BenchmarkRequest,
   type MemoryFit,
-  type StopReason,
+  type SamplingOptions,
 } from './types.js';
+import { reason, runChat, runCompletion, type GenerationSession } from './generation.js';
 import { BenchmarkAbortedError, measureBitsPerByte, measureDecode, measurePrefill, scoringTokens, trackPeakRss } from './modelBench.js';
 import { EngineStatusTracker } from './engineStatus.js';
 import { createTokenizerGuard, installTokenizerGuard, type TokenizerGuard, type VocabularyInfo } from './tokenizerGuard.js';
 
 /** Re-exported for callers that import the guard from the engine (it lives in ./tokenizerGuard.ts). */
 export { createTokenizerGuard, type TokenizerGuard, type VocabularyInfo } from './tokenizerGuard.js';
+/** Re-exported for callers that import them from the engine (they live in ./generation.ts and ./types.ts). */
+export { MAX_BYTES_PER_TOKEN, trimToBytes, toChatHistory } from './generation.js';
+export type { SamplingOptions } from './types.js';
 
 /** llama.cpp log levels, most to least severe after `disabled` (node-llama-cpp's `LlamaLogLevel` values). */
 export type EngineLogLevel = 'disabled' | 'fatal' | 'error' | 'warn' | 'info' | 'log' | 'debug';
-
-/** Sampling settings for replies. Defaults: llama.cpp's own (`common_params_sampling` in common/common.h). */
-export interface SamplingOptions {
-  /** 0 = greedy. Default 0.8. */
-  temperature?: number;
-  /** Default 40. */
-  topK?: number;
-  /** Default 0.95. */
-  topP?: number;
-  /** Default 0.05. */
-  minP?: number;
-  /** Random seed (only matters with temperature > 0); default: random. */
-  seed?: number;
-}
 
 /** Options of {@link LlamaEngine.create}. */
 export interface LlamaEngineOptions {
@@ -130,31 +117,6 @@ const CALIBRATION_CONTEXT_SIZE = 256;
 /** How long a memory estimate stays valid with a GPU (free VRAM changes), ms. */
 const GPU_ESTIMATE_TTL_MS = 30_000;
 
-/**
- * Bytes of text per token a context can hold at most, for trimming texts before tokenizing them: 16.
- * English averages about 4 bytes per token and no common vocabulary's tokens average anywhere near 16
- * over a whole text, so a text of contextSize × 16 bytes already overfills the context: cutting longer
- * ones there loses nothing the model could see.
- */
-export const MAX_BYTES_PER_TOKEN = 16;
-
-/**
- * `text` cut to at most `maxBytes` UTF-8 bytes, keeping its `start` or its `end`, with `…` where it was
- * cut; never splits a character. Texts within the limit come back unchanged.
- */
-export function trimToBytes(text: string, maxBytes: number, keep: 'start' | 'end'): string {
-  // Quick exit without encoding: a string of n UTF-16 units is at most 3n UTF-8 bytes.
-  if (text.length * 3 <= maxBytes) return text;
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= maxBytes) return text;
-  const cut = keep === 'end' ? bytes.subarray(bytes.length - maxBytes) : bytes.subarray(0, maxBytes);
-  const decoded = cut.toString('utf8').replace(keep === 'end' ? /^\uFFFD+/ : /\uFFFD+$/, '');
-  return keep === 'end' ? `…${decoded}` : `${decoded}…`;
-}
-
-/** Tokens kept free for the chat template around the last user message when it is trimmed to fit. */
-const TEMPLATE_OVERHEAD_TOKENS = 64;
-
 /** A loaded model and the context currently used with it. */
 interface LoadedModel {
   path: string;
@@ -169,17 +131,8 @@ interface LoadedModel {
   fileVersion: string;
 }
 
-/** A context + sequence + chat, reused while (context size, threads) stay the same. */
-interface Session {
-  /** The context size asked for (the key; the actual one is `context.contextSize`). */
-  requestedContextSize: number;
-  threads: number;
-  context: LlamaContext;
-  sequence: LlamaContextSequence;
-  chat: LlamaChat;
-  /** The previous reply: its full history (ending with the reply) and what node-llama-cpp kept of it. */
-  last: { history: ChatHistoryItem[]; contextWindow: ChatHistoryItem[]; contextShiftMetadata: unknown } | null;
-}
+/** A context + sequence + chat (see ./generation.ts). */
+type Session = GenerationSession;
 
 /** A generation that may be aborted by a swap: queued or running. */
 interface PendingGeneration {
@@ -190,40 +143,8 @@ interface PendingGeneration {
 /** Thrown inside a task when the generation was aborted before it started. */
 class AbortedBeforeStart extends Error {}
 
-/** The first line of an error message (llama.cpp messages can be long). */
-function reason(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  const line = (text.split('\n')[0] ?? '').trim();
-  return line === '' ? 'unknown error' : line.length > 300 ? `${line.slice(0, 297)}...` : line;
-}
-
 /** Whole milliseconds since the epoch. */
 const nowMs = () => Math.round(Date.now());
-
-/**
- * The node-llama-cpp chat history for a request: optional system message, the turns, and an empty model
- * response to be filled in (what `LlamaChatSession.prompt` does). `clean` is applied to every text.
- */
-export function toChatHistory(
-  systemPrompt: string,
-  turns: readonly ChatTurn[],
-  clean: (text: string) => string = (text) => text,
-): ChatHistoryItem[] {
-  const out: ChatHistoryItem[] = [];
-  if (systemPrompt.trim() !== '') out.push({ type: 'system', text: clean(systemPrompt) });
-  for (const turn of turns) {
-    const content = clean(turn.content);
-    out.push(turn.role === 'user' ? { type: 'user', text: content } : { type: 'model', response: [content] });
-  }
-  out.push({ type: 'model', response: [] });
-  return out;
-}
-
-/** `a` starts with all of `prefix` (deep equality of the JSON-like history items). */
-function startsWith(a: readonly ChatHistoryItem[], prefix: readonly ChatHistoryItem[]): boolean {
-  if (prefix.length > a.length) return false;
-  return prefix.every((item, i) => JSON.stringify(item) === JSON.stringify(a[i]));
-}
 
 /**
  * node-llama-cpp's {@link ChatEngine}. Create with {@link LlamaEngine.create}; call {@link dispose} when done.
@@ -377,7 +298,8 @@ export class LlamaEngine implements ChatEngine {
         if (signal.aborted) throw new AbortedBeforeStart();
         this.setStatus({ state: 'generating', modelPath: path, loadProgress: null, threads: session.context.currentThreads, error: null });
         try {
-          return await this.runChat(loaded, session, request, signal, requestStart);
+          const run = { loaded, session, request, signal, requestStart, defaults: this.options.sampling ?? {} };
+          return request.prompt !== undefined ? await runCompletion(run) : await runChat(run);
         } finally {
           this.setReady();
         }
@@ -822,153 +744,6 @@ export class LlamaEngine implements ChatEngine {
   // -------------------------------------------------------------------------------------------
   // Generation
   // -------------------------------------------------------------------------------------------
-
-  /**
-   * Keeps the prompt's two parts that node-llama-cpp's context shift cannot shorten within the context:
-   * the system prompt keeps at most half of the room (its beginning), and the last user message the rest
-   * (its end). The room is the context minus space for the reply (`maxTokens`, at most a quarter of the
-   * context) and {@link TEMPLATE_OVERHEAD_TOKENS}. Older turns are left to the context shift, which drops
-   * the oldest first. Without this, node-llama-cpp drops an over-long user message entirely, or fails.
-   */
-  private fitToContext(history: ChatHistoryItem[], session: Session, maxTokens: number): ChatHistoryItem[] {
-    const model = session.context.model;
-    const contextSize = session.context.contextSize;
-    const room = Math.max(32, contextSize - Math.min(maxTokens, Math.floor(contextSize / 4)) - TEMPLATE_OVERHEAD_TOKENS);
-    const copy = [...history];
-    let systemTokens = 0;
-    const system = copy[0];
-    if (system?.type === 'system' && typeof system.text === 'string') {
-      const tokens = model.tokenize(system.text);
-      const max = Math.floor(room / 2);
-      if (tokens.length > max) {
-        copy[0] = { type: 'system', text: `${model.detokenize(tokens.slice(0, max - 1))}…` };
-        systemTokens = max;
-      } else systemTokens = tokens.length;
-    }
-    const lastUserIndex = copy.findLastIndex((item) => item.type === 'user');
-    const user = copy[lastUserIndex];
-    if (user?.type === 'user') {
-      const tokens = model.tokenize(user.text);
-      const max = Math.max(16, room - systemTokens);
-      if (tokens.length > max) copy[lastUserIndex] = { type: 'user', text: `…${model.detokenize(tokens.slice(tokens.length - max + 1))}` };
-    }
-    return copy;
-  }
-
-  private async runChat(
-    loaded: LoadedModel,
-    session: Session,
-    request: GenerateRequest,
-    signal: AbortSignal,
-    requestStart: number,
-  ): Promise<GenerateResult> {
-    const { sequence, chat } = session;
-    const sampling = this.options.sampling ?? {};
-    const guard = loaded.guard;
-    const clean = guard ? (text: string) => guard.sanitize(text) : undefined;
-    // Bound every text by bytes before anything tokenizes it (tokenizing runs on the main thread): a text
-    // longer than the context could ever hold is cut to what could fit, so a 400 KB message neither blocks
-    // the event loop for seconds nor makes each later turn re-read it.
-    const maxBytes = session.context.contextSize * MAX_BYTES_PER_TOKEN;
-    const bounded = request.history.map((t) => ({ ...t, content: trimToBytes(t.content, maxBytes, 'end') }));
-    const history = this.fitToContext(toChatHistory(trimToBytes(request.systemPrompt, maxBytes, 'start'), bounded, clean), session, request.maxTokens);
-    const cleanHistory = history.slice(0, -1);
-
-    // Reuse what node-llama-cpp kept of the previous turn (matters after a context shift).
-    let lastWindow: ChatHistoryItem[] | undefined;
-    let lastShiftMetadata: unknown;
-    if (session.last && startsWith(cleanHistory, session.last.history)) {
-      lastWindow = [...session.last.contextWindow, ...history.slice(session.last.history.length)];
-      lastShiftMetadata = session.last.contextShiftMetadata;
-    }
-
-    const meterStart = sequence.tokenMeter.getState();
-    const startedAt = nowMs();
-    const prefillStart = performance.now();
-    let firstTokenAt: number | null = null;
-    let lastTokenAt = 0;
-    let completionTokens = 0;
-    let promptTokens: number | null = null;
-    let prefillTokens: number | null = null;
-    let text = '';
-    let stopReason: StopReason = 'eos';
-
-    try {
-      const response = await chat.generateResponse(history, {
-        signal,
-        stopOnAbortSignal: true,
-        maxTokens: Math.max(1, Math.floor(request.maxTokens)),
-        temperature: sampling.temperature ?? 0.8,
-        topK: sampling.topK ?? 40,
-        topP: sampling.topP ?? 0.95,
-        minP: sampling.minP ?? 0.05,
-        ...(sampling.seed != null ? { seed: sampling.seed } : {}),
-        contextShift: { lastEvaluationMetadata: lastShiftMetadata as object | undefined },
-        lastEvaluationContextWindow: { history: lastWindow, minimumOverlapPercentageToPreventContextShift: 0.5 },
-        onToken: (tokens) => {
-          if (tokens.length === 0) return;
-          const now = performance.now();
-          if (firstTokenAt == null) {
-            firstTokenAt = now;
-            // Tokens released together were decoded one by one: all but the last are in the sequence already.
-            const fedBack = tokens.length - 1;
-            const used = sequence.tokenMeter.diff(meterStart);
-            prefillTokens = Math.max(0, used.usedInputTokens + used.usedOutputTokens - fedBack);
-            promptTokens = Math.max(0, sequence.nextTokenIndex - fedBack);
-          }
-          lastTokenAt = now;
-          completionTokens += tokens.length;
-        },
-        onTextChunk: (chunk) => {
-          if (chunk === '') return;
-          text += chunk;
-          try {
-            request.onText(chunk);
-          } catch {
-            // The caller's callback failing must not stop the model.
-          }
-        },
-      });
-      const why = response.metadata.stopReason;
-      stopReason = why === 'abort' ? 'abort' : why === 'maxTokens' ? 'maxTokens' : 'eos';
-      if (signal.aborted) stopReason = 'abort';
-      const cleanWithReply: ChatHistoryItem[] = [...cleanHistory, { type: 'model', response: [text] }];
-      session.last = {
-        history: cleanWithReply,
-        contextWindow: response.lastEvaluation.contextWindow,
-        contextShiftMetadata: response.lastEvaluation.contextShiftMetadata,
-      };
-    } catch (err) {
-      session.last = null;
-      if (!signal.aborted) {
-        throw new EngineError('GENERATION_FAILED', `generation failed: ${reason(err)}`, { cause: err });
-      }
-      stopReason = 'abort';
-    }
-
-    const end = performance.now();
-    const used = sequence.tokenMeter.diff(meterStart);
-    const first = firstTokenAt as number | null;
-    const prefillMs = (first ?? end) - prefillStart;
-    const prefill = prefillTokens ?? Math.max(0, used.usedInputTokens + used.usedOutputTokens);
-    const stats: ReplyStats = {
-      modelPath: loaded.path,
-      modelName: loaded.info.name,
-      quantization: loaded.info.quantization,
-      promptTokens: promptTokens ?? Math.max(0, sequence.nextTokenIndex),
-      prefillTokens: prefill,
-      completionTokens,
-      ttftMs: first != null ? Math.max(0, first - requestStart) : 0,
-      prefillTokensPerSecond: prefill > 0 && prefillMs > 0 ? (prefill * 1000) / prefillMs : 0,
-      decodeTokensPerSecond:
-        first != null && completionTokens >= 2 && lastTokenAt > first ? ((completionTokens - 1) * 1000) / (lastTokenAt - first) : 0,
-      threads: Math.max(1, session.context.currentThreads || session.threads),
-      contextSize: session.context.contextSize,
-      startedAt,
-      endedAt: Math.max(startedAt, nowMs()),
-    };
-    return { text, stopReason, stats };
-  }
 
   /** The result of a generation aborted before it started (nothing loaded or evaluated for it). */
   private abortedResult(path: string, request: GenerateRequest): GenerateResult {

@@ -29,10 +29,33 @@ export interface GenerateRequest {
   signal: AbortSignal;
   /** Called with each piece of generated text, in order. */
   onText: (text: string) => void;
+  /** Sampling for this reply, over the engine's defaults (the OpenAI-compatible API's `temperature`, `top_p`, `seed`). */
+  sampling?: SamplingOptions;
+  /** Strings that end the reply when generated (not included in the text); at most a few, each non-empty. */
+  stop?: readonly string[];
+  /**
+   * Set for a plain text completion (OpenAI's `/v1/completions`): the model continues this text as is,
+   * without the chat template; `systemPrompt` and `history` are then ignored.
+   */
+  prompt?: string;
 }
 
-/** Why a reply ended. */
-export type StopReason = 'eos' | 'maxTokens' | 'abort';
+/** Sampling settings for replies. Defaults: llama.cpp's own (`common_params_sampling` in common/common.h). */
+export interface SamplingOptions {
+  /** 0 = greedy. Default 0.8. */
+  temperature?: number;
+  /** Default 40. */
+  topK?: number;
+  /** Default 0.95. */
+  topP?: number;
+  /** Default 0.05. */
+  minP?: number;
+  /** Random seed (only matters with temperature > 0); default: random. */
+  seed?: number;
+}
+
+/** Why a reply ended: end of sequence, the token cap, a stop string of the request, or an abort. */
+export type StopReason = 'eos' | 'maxTokens' | 'stopSequence' | 'abort';
 
 /** What one reply produced. */
 export interface GenerateResult {

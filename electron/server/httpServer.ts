@@ -10,19 +10,20 @@
  *   `: ping` comment every {@link heartbeatIntervalMs}.
  * - Anything else under `GET` → files from the renderer build (index.html for `/`).
  *
- * Defences: listens on 127.0.0.1 only unless told otherwise; every request's `Host` must name the
- * server's own loopback address and port (DNS rebinding, as in Ollama's CVE-2024-28224); a present `Origin`
- * must be the server's own; no CORS headers at all, so other sites' pages cannot read responses; API calls
- * need the random token, compared in constant time; bodies are size-limited; static paths cannot leave
- * the build folder.
+ * Defences (./defences.ts, shared with the OpenAI-compatible API): listens on 127.0.0.1 only unless told
+ * otherwise; every request's `Host` must name the server's own loopback address and port (DNS rebinding,
+ * as in Ollama's CVE-2024-28224); a present `Origin` must be the server's own; no CORS headers at all, so
+ * other sites' pages cannot read responses; API calls need the random token, compared in constant time;
+ * bodies are size-limited; static paths cannot leave the build folder.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { ApiResult } from '../../shared/contract.js';
 import type { Backend } from '../core/backend.js';
+import { allowedHosts, bearerMatches, checkRequest, eventStreamHeaders, isJsonRequest, isRefusal, readBody, sendJson, setSecurityHeaders } from './defences.js';
 
 /** Largest accepted request body, in bytes (1 MiB: a long pasted prompt fits, a flood does not). */
 export const maxBodyBytes = 1024 * 1024;
@@ -92,50 +93,30 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     });
   });
 
-  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, ...(host !== '127.0.0.1' && host !== '0.0.0.0' ? [`${host}:${port}`] : [])]);
-  const allowedOrigins = () => new Set([...allowedHosts()].map((h) => `http://${h}`));
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('X-Frame-Options', 'DENY');
-    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-
-    if (!allowedHosts().has((req.headers.host ?? '').toLowerCase())) {
-      sendResult(res, 421, { ok: false, error: { code: 'UNAUTHORIZED', message: 'Host not allowed' } });
+    setSecurityHeaders(res);
+    const checked = checkRequest(req, allowedHosts(host, port));
+    if (isRefusal(checked)) {
+      sendResult(res, checked.status, { ok: false, error: { code: checked.status === 400 ? 'BAD_INPUT' : 'UNAUTHORIZED', message: checked.message } });
       return;
     }
-    const origin = req.headers.origin;
-    if (origin !== undefined && !allowedOrigins().has(origin.toLowerCase())) {
-      sendResult(res, 403, { ok: false, error: { code: 'UNAUTHORIZED', message: 'Origin not allowed' } });
-      return;
-    }
-    // A request target such as `//[::1` is not a valid URL: refuse it rather than fail with a TypeError.
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
-      sendResult(res, 400, { ok: false, error: { code: 'BAD_INPUT', message: 'Bad request target' } });
-      return;
-    }
+    const { url } = checked;
 
     if (url.pathname.startsWith('/api/')) {
-      if (!authorized(req, token)) {
+      if (!bearerMatches(req, token)) {
         sendResult(res, 401, { ok: false, error: { code: 'UNAUTHORIZED', message: 'Missing or wrong access token' } });
         return;
       }
       if (url.pathname === '/api/events' && req.method === 'GET') return openEventStream(req, res);
       const match = /^\/api\/call\/([A-Za-z.]+)$/.exec(url.pathname);
       if (match && req.method === 'POST') {
-        if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
+        if (!isJsonRequest(req)) {
           sendResult(res, 415, { ok: false, error: { code: 'BAD_INPUT', message: 'Content-Type must be application/json' } });
           return;
         }
         const body = await readBody(req, maxBodyBytes);
         if (body === null) {
           sendResult(res, 413, { ok: false, error: { code: 'BAD_INPUT', message: `Request body over ${maxBodyBytes} bytes` } });
-          req.resume();
           return;
         }
         let input: unknown;
@@ -160,12 +141,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   }
 
   function openEventStream(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
+    res.writeHead(200, eventStreamHeaders);
     res.write(': connected\n\n');
     streams.add(res);
     const unsubscribe = options.backend.onEvent((event) => {
@@ -248,46 +224,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
 }
 
-function authorized(req: IncomingMessage, token: string): boolean {
-  const header = req.headers.authorization ?? '';
-  const match = /^Bearer (.+)$/.exec(header);
-  if (!match?.[1]) return false;
-  const given = Buffer.from(match[1]);
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-/** Reads the whole body as UTF-8; `null` if it exceeds `limitBytes`. */
-function readBody(req: IncomingMessage, limitBytes: number): Promise<string | null> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limitBytes) return Promise.resolve(null);
-  return new Promise((resolvePromise, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
-      if (over) return;
-      total += chunk.length;
-      if (total > limitBytes) {
-        over = true;
-        resolvePromise(null);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!over) resolvePromise(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', reject);
-  });
-}
-
 function sendResult(res: ServerResponse, status: number, result: ApiResult<unknown>): void {
-  const body = JSON.stringify(result);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-  });
-  res.end(body);
+  sendJson(res, status, result);
 }

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openRuntime, type RuntimeOptions } from '../core/runtime.js';
 import { startHttpServer, type RunningHttpServer } from './httpServer.js';
+import { ApiServerController } from './openai/controller.js';
 import type { Backend } from '../core/backend.js';
 
 /** Repository root (this file is electron/server/webMode.ts). */
@@ -78,6 +79,8 @@ export async function startWebMode(options: WebModeOptions): Promise<RunningWebM
   let server: RunningHttpServer;
   try {
     server = await startHttpServer({ backend, staticDir: rendererBuildDir, host: options.host, port: options.port, token: options.token });
+    // The local OpenAI-compatible API, as in the app (Settings → Local API; off by default).
+    await backend.attachApiServer(new ApiServerController(backend));
   } catch (error) {
     await backend.dispose();
     throw error;

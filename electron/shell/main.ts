@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ipcChannels } from '../../shared/ipc.js';
 import type { Backend } from '../core/backend.js';
 import { openRuntime } from '../core/runtime.js';
+import { ApiServerController } from '../server/openai/controller.js';
 import { appScheme, appSchemePrivileges, serveAppRequest } from './appProtocol.js';
 import { isTrustedIpcSender, rendererEntryUrl } from './policy.js';
 import { hardenApp } from './security.js';
@@ -92,6 +93,8 @@ async function start(): Promise<void> {
     nativeBinding: electronNativeBinding(),
     version: app.getVersion(),
   });
+  // The local OpenAI-compatible API (Settings → Local API; off by default).
+  await backend.attachApiServer(new ApiServerController(backend));
   ipcMain.handle(ipcChannels.call, async (event, method: unknown, input: unknown) => {
     if (!isTrustedIpcSender(event, mainWindow?.webContents)) {
       return { ok: false, error: { code: 'UNAUTHORIZED', message: 'Untrusted sender' } };

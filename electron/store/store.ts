@@ -25,6 +25,7 @@ import {
   threadTrialSchema,
   type ConversationDetail,
   type ConversationEnergy,
+  type ConversationSource,
   type ConversationSummary,
   type DailyEnergy,
   type EnergyTrace,
@@ -72,6 +73,14 @@ export interface StoreOptions {
 
 /** The title of a new conversation until its first user message names it. */
 export const defaultConversationTitle = 'New chat';
+
+/**
+ * The title of the API conversation of local day `day` (`YYYY-MM-DD`): `API requests · YYYY-MM-DD`
+ * (a middle dot, U+00B7, between spaces). See {@link Store.apiConversation}.
+ */
+export function apiConversationTitle(day: string): string {
+  return `API requests · ${day}`;
+}
 
 /** Longest automatic title, in characters (code points), before the '…'. */
 const autoTitleMaxChars = 60;
@@ -505,9 +514,19 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO conversations (id, title, system_prompt, model_path, pinned_model_path, created_at, updated_at, title_is_auto)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    insertApiConversation: db.prepare<[{ id: string; title: string; at: number; day: string }]>(
+      `INSERT INTO conversations (id, title, system_prompt, model_path, pinned_model_path, created_at, updated_at, title_is_auto, source, api_day)
+       VALUES (@id, @title, '', NULL, NULL, @at, @at, 0, 'api', @day)
+       ON CONFLICT (api_day) WHERE api_day IS NOT NULL DO NOTHING`,
+    ),
+    apiConversationOfDay: db.prepare<[string], SummaryRow>(
+      `SELECT ${summaryColumns}, NULL AS snippet FROM conversations c WHERE c.api_day = ?`,
+    ),
     pinConversationModel: db.prepare<[string | null, string]>('UPDATE conversations SET pinned_model_path = ? WHERE id = ?'),
     listConversations: db.prepare<[], SummaryRow>(
-      `SELECT ${summaryColumns}, NULL AS snippet FROM conversations c ORDER BY c.updated_at DESC, c.seq DESC`,
+      `SELECT ${summaryColumns}, NULL AS snippet FROM conversations c
+        WHERE c.source = 'app'
+        ORDER BY c.updated_at DESC, c.seq DESC`,
     ),
     getSummary: db.prepare<[string], SummaryRow>(`SELECT ${summaryColumns}, NULL AS snippet FROM conversations c WHERE c.id = ?`),
     search: db.prepare<{ q: string }, SummaryRow>(
@@ -526,6 +545,7 @@ function prepareStatements(db: Database.Database) {
        )
        SELECT ${summaryColumns}, best.snip AS snippet
          FROM best JOIN conversations c ON c.id = best.cid
+        WHERE c.source = 'app'
         ORDER BY best.score, c.updated_at DESC, c.seq DESC`,
     ),
     conversationTitleState: db.prepare<[string], { title_is_auto: number }>(
@@ -612,9 +632,20 @@ function prepareStatements(db: Database.Database) {
     ),
     energyByConversation: db.prepare<
       [],
-      { id: string; title: string; updatedAt: number; energyJ: number; promptTokens: number; completionTokens: number; replies: number; withEnergy: number; measuredCount: number }
+      {
+        id: string;
+        title: string;
+        source: ConversationSource;
+        updatedAt: number;
+        energyJ: number;
+        promptTokens: number;
+        completionTokens: number;
+        replies: number;
+        withEnergy: number;
+        measuredCount: number;
+      }
     >(
-      `SELECT c.id AS id, c.title AS title, c.updated_at AS updatedAt,
+      `SELECT c.id AS id, c.title AS title, c.source AS source, c.updated_at AS updatedAt,
               coalesce(sum(m.energy_j), 0) AS energyJ,
               coalesce(sum(m.prompt_tokens), 0) AS promptTokens,
               coalesce(sum(m.completion_tokens), 0) AS completionTokens,
@@ -655,8 +686,9 @@ function prepareStatements(db: Database.Database) {
         ORDER BY seq`,
     ),
     conversationTitle: db.prepare<[string], { title: string }>('SELECT title FROM conversations WHERE id = ?'),
-    exportMessages: db.prepare<[{ cid: string | null }], MessageRow & { conversation_title: string }>(
-      `SELECT ${messageColumns.split(',').map((c) => `m.${c.trim()}`).join(', ')}, c.title AS conversation_title
+    exportMessages: db.prepare<[{ cid: string | null }], MessageRow & { conversation_title: string; conversation_source: ConversationSource }>(
+      `SELECT ${messageColumns.split(',').map((c) => `m.${c.trim()}`).join(', ')}, c.title AS conversation_title,
+              c.source AS conversation_source
          FROM messages m JOIN conversations c ON c.id = m.conversation_id
         WHERE @cid IS NULL OR m.conversation_id = @cid
         ORDER BY c.seq, m.seq`,
@@ -793,6 +825,7 @@ export class Store implements CalibrationStore {
   private readonly txDeleteMessagesAfter: Database.Transaction<(messageId: string, inclusive: boolean) => number>;
   private readonly txUpdateSettings: Database.Transaction<(entries: [string, unknown][]) => void>;
   private readonly txAddPowerSamples: Database.Transaction<(conversationId: string, messageId: string | null, samples: PowerSample[]) => void>;
+  private readonly txApiConversation: Database.Transaction<(day: string, at: number) => SummaryRow>;
   /** The calibration bench's results on this machine (table `model_calibrations`). */
   readonly calibrations: CalibrationTable;
   /** Streaming replies this handle writes (see `liveReplies`). */
@@ -991,6 +1024,13 @@ export class Store implements CalibrationStore {
       for (const [key, value] of entries) this.stmt.putSetting.run(key, JSON.stringify(value));
     });
 
+    this.txApiConversation = db.transaction((day: string, at: number): SummaryRow => {
+      this.stmt.insertApiConversation.run({ id: randomUUID(), title: apiConversationTitle(day), at, day });
+      const row = this.stmt.apiConversationOfDay.get(day);
+      if (row === undefined) throw new Error(`the API conversation of ${day} was neither found nor created`);
+      return row;
+    });
+
     this.txAddPowerSamples = db.transaction((conversationId: string, messageId: string | null, samples: PowerSample[]) => {
       if (this.stmt.conversationExists.get(conversationId) === undefined) return;
       const attributed = messageId !== null && this.stmt.messageInConversation.get(messageId, conversationId) !== undefined ? messageId : null;
@@ -1055,9 +1095,10 @@ export class Store implements CalibrationStore {
   }
 
   /**
-   * Every conversation, most recently updated first (ties: most recently created first), `snippet`
-   * null. `messageCount` counts all messages; `promptTokens` / `completionTokens` sum the stats of
-   * the assistant messages.
+   * Every chat conversation (source `app`; the API's conversations, {@link apiConversation}, are left
+   * out: the chat sidebar never shows API traffic), most recently updated first (ties: most recently
+   * created first), `snippet` null. `messageCount` counts all messages; `promptTokens` /
+   * `completionTokens` sum the stats of the assistant messages.
    */
   listConversations(): ConversationSummary[] {
     return this.wrap(() => this.stmt.listConversations.all().map(toSummary));
@@ -1070,12 +1111,40 @@ export class Store implements CalibrationStore {
    * is an excerpt of about 12 tokens of the best-matching message (or title) with each match in `[`
    * `]`, whitespace collapsed to single spaces. A blank query lists every conversation ({@link listConversations}); a query with no
    * searchable term (only punctuation or emoji) finds nothing. Never throws for the query's content.
+   * Only chat conversations (source `app`) are searched: API conversations never match, even by their
+   * messages' text.
    */
   searchConversations(query: string): ConversationSummary[] {
     if (query.trim() === '') return this.listConversations();
     const q = toFtsQuery(query);
     if (q === null) return [];
     return this.wrap(() => this.stmt.search.all({ q }).map(toSummary));
+  }
+
+  /**
+   * The conversation of the local API's requests on the local calendar day of `now` (this process's
+   * time zone): one per day, source `api`, titled {@link apiConversationTitle} (`API requests ·
+   * YYYY-MM-DD`), created with an empty system prompt, no model (`modelPath` and `pinnedModelPath`
+   * null) and `createdAt` = `updatedAt` = `now` when the day has none yet. Its title counts as chosen:
+   * messages never rename it (a user may still rename it). It is left out of {@link listConversations}
+   * and {@link searchConversations} but is a conversation like any other for {@link getConversation},
+   * {@link addMessage}, {@link deleteConversation}, {@link energySummary} (source `api`) and the exports.
+   *
+   * Get-or-create is atomic across processes sharing the file: an IMMEDIATE transaction, and a UNIQUE
+   * index on the day (schema 8) so two processes never create two conversations for one day. After the
+   * day's conversation is deleted, the next call creates a new one.
+   *
+   * @param options.now ms since the epoch; default the store clock.
+   * @returns its summary (`snippet` null; `messageCount`, tokens and `energyJ` over its messages so far).
+   * @throws RangeError when `now` is negative or not finite.
+   * @throws StoreError `STORAGE_FULL` / `STORAGE_FAILED` when it cannot be read or written.
+   */
+  apiConversation(options: { now?: number } = {}): ConversationSummary {
+    const now = options.now ?? this.timestamp();
+    if (!Number.isFinite(now) || now < 0) throw new RangeError(`now must be a finite time >= 0 in ms (got ${String(now)})`);
+    const at = Math.trunc(now);
+    const day = localDay(at);
+    return toSummary(this.wrap(() => this.txApiConversation.immediate(day, at)));
   }
 
   /** The conversation with all its messages, oldest first (insertion order), or null if there is none with this id. */
@@ -1382,8 +1451,9 @@ export class Store implements CalibrationStore {
   /**
    * The Energy view's totals.
    *
-   * - `conversations`: every conversation with at least one reply (assistant message), most
-   *   recently updated first (ties: most recently created first). Totals over its assistant
+   * - `conversations`: every conversation with at least one reply (assistant message), chat
+   *   (`source` `app`) and local API (`source` `api`, {@link apiConversation}) alike, most recently
+   *   updated first (ties: most recently created first). Totals over its assistant
    *   messages: `energyJ` (replies without energy count 0 J), `promptTokens`, `completionTokens`,
    *   `energyJPerToken` = energyJ ÷ completionTokens (0 without tokens; replies without energy still
    *   count their tokens), `models` = the stats model names (`stats.modelName`), most replies first
@@ -1391,8 +1461,8 @@ export class Store implements CalibrationStore {
    *   energy and every reply with energy was measured (false when nothing was measured: no energy
    *   is not a measurement).
    * - `days`: the last `days` local calendar days ending with the day of `now` (local time of this
-   *   process, `YYYY-MM-DD`), only the days with use (at least one reply with stats ended then),
-   *   oldest first. A reply counts on the local day its `stats.endedAt` falls on. Per day, one entry
+   *   process, `YYYY-MM-DD`), API replies included, only the days with use (at least one reply with
+   *   stats ended then), oldest first. A reply counts on the local day its `stats.endedAt` falls on. Per day, one entry
    *   per model name (the model path when the name is empty), sorted by name: `energyJ` and
    *   `completionTokens`.
    *
@@ -1428,6 +1498,7 @@ export class Store implements CalibrationStore {
     const conversations: ConversationEnergy[] = totals.map((t) => ({
       conversationId: t.id,
       title: t.title,
+      source: t.source,
       updatedAt: t.updatedAt,
       energyJ: t.energyJ,
       promptTokens: t.promptTokens,
@@ -1483,8 +1554,9 @@ export class Store implements CalibrationStore {
    * conversation or of all (conversations in creation order, messages in conversation order). One
    * row per message with the columns {@link messagesCsvColumns}: times as ISO 8601 UTC, numbers
    * unformatted, empty cells where a message has no stats or energy, `energy_measured`
-   * `true`/`false`. `fileName`: {@link exportFileName} with today's local date (store clock) and,
-   * for one conversation, its title's slug.
+   * `true`/`false`, `source` the conversation's source (`app` or `api`; API conversations are
+   * exported too). `fileName`: {@link exportFileName} with today's local date (store clock) and, for
+   * one conversation, its title's slug.
    * @throws StoreError `NOT_FOUND` when `conversationId` is given and there is no such conversation.
    */
   exportMessagesCsv(conversationId?: string): { fileName: string; csv: string } {
@@ -1519,6 +1591,7 @@ export class Store implements CalibrationStore {
         e?.sourceLabel ?? null,
         e?.measured ?? null,
         r.content,
+        r.conversation_source,
       ];
     });
     return { fileName: exportFileName('messages', this.timestamp(), title), csv: toCsv(messagesCsvColumns, cells) };
@@ -1724,7 +1797,10 @@ export class Store implements CalibrationStore {
   }
 }
 
-/** The columns of {@link Store.exportMessagesCsv}, in order (units in the names: ms, tokens/s, J, J/token, W). */
+/**
+ * The columns of {@link Store.exportMessagesCsv}, in order (units in the names: ms, tokens/s, J, J/token, W);
+ * `source` (last) is the conversation's source, `app` or `api`.
+ */
 export const messagesCsvColumns = [
   'conversation_id',
   'conversation_title',
@@ -1746,6 +1822,7 @@ export const messagesCsvColumns = [
   'energy_source',
   'energy_measured',
   'content',
+  'source',
 ] as const;
 
 /** The columns of {@link Store.exportSamplesCsv}, in order. */

@@ -117,7 +117,12 @@ describe('calibration bench on the stories260K ladder', () => {
       assert.equal(decision.machine.bandwidthSource, 'measured');
       assert.equal(decision.machine.bandwidthBytesPerSecond, 20e9);
       const quality = Object.fromEntries(decision.candidates.map((c) => [c.quantization, c.quality]));
-      assert.ok(quality.Q4_0! < quality.Q8_0! && quality.Q8_0! <= quality.F32!, JSON.stringify(quality));
+      // Quality follows the measured bits per byte (F32, F16 and Q8_0 measure within a hair of each other, in
+      // either order depending on the machine's float summation), and Q4_0 is clearly the worst.
+      const byBpb = Object.keys(bpb).sort((a, b) => bpb[a]! - bpb[b]!);
+      for (let i = 1; i < byBpb.length; i++) assert.ok(quality[byBpb[i]!]! <= quality[byBpb[i - 1]!]!, JSON.stringify({ quality, bpb }));
+      assert.equal(byBpb.at(-1), 'Q4_0');
+      assert.ok(quality.Q4_0! < Math.min(quality.Q8_0!, quality.F16!, quality.F32!), JSON.stringify({ quality, bpb }));
 
       const csv = ok(await backend.request('calibration.exportCsv', {}));
       const lines = csv.csv.trim().split('\r\n');

@@ -325,6 +325,7 @@ describe('energy summary', () => {
       assert.deepEqual(am, {
         conversationId: measured.id,
         title: 'All measured',
+        source: 'app',
         updatedAt: am?.updatedAt,
         energyJ: 20,
         promptTokens: 110,
@@ -664,6 +665,7 @@ describe('CSV export', () => {
           energy_source: 'RAPL package',
           energy_measured: 'false',
           content: 'plain answer',
+          source: 'app',
         },
       );
       // Outside quoted fields, every line ends with CRLF.

@@ -13,6 +13,7 @@ import { migration004 } from './004_governor_measurements.js';
 import { migration005 } from './005_pinned_model.js';
 import { migration006 } from './006_model_calibrations.js';
 import { migration007 } from './007_message_writers.js';
+import { migration008 } from './008_conversation_source.js';
 
 /** One schema step. `up` runs inside a transaction that also sets `user_version` to `version`. */
 export interface Migration {
@@ -25,7 +26,7 @@ export interface Migration {
 }
 
 /** Every migration, in order. */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008];
 
 /** The schema version this build of Wattwise writes (the last migration's version). */
 export const latestSchemaVersion: number = migrations[migrations.length - 1]?.version ?? 0;

@@ -34,6 +34,8 @@ export function Dialog({ open, onClose, title, description, children, footer, si
       data-testid={testId}
       onCancel={(event) => {
         event.preventDefault();
+        // React passes the event on to a dialog this one is nested in (a confirmation over Settings): Esc closes only this one.
+        event.stopPropagation();
         onClose();
       }}
       onMouseDown={(event) => {

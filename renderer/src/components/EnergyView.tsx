@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { ApiError, ApiOutput, ConversationEnergy, EnergyTrace } from '@shared/contract';
+import type { ApiError, ApiOutput, ConversationEnergy, DailyEnergy, EnergyTrace } from '@shared/contract';
 import { describeError } from '../api/errors';
 import { useNow } from '../hooks/useNow';
 import { downloadText } from '../lib/download';
@@ -16,7 +16,7 @@ import {
   relativeTime,
 } from '../lib/format';
 import { useAppState, useAppStore } from '../state/context';
-import { DailyChart, lastDays } from './DailyChart';
+import { DailyChart, lastDays, localDay } from './DailyChart';
 import { IconChart, IconChevronDown, IconDownload, IconMessage } from './Icons';
 import { TraceChart } from './TraceChart';
 import { ViewHeader } from './ViewHeader';
@@ -33,6 +33,85 @@ const DAYS = 30;
 export const REFERENCE_BATTERY_WH = 60;
 
 type Summary = ApiOutput<'energy.summary'>;
+/** Which conversations the view shows: all, chats in the app, or requests through the local API. */
+export type SourceFilter = 'all' | 'app' | 'api';
+
+const FILTERS: { value: SourceFilter; label: string }[] = [
+  { value: 'all', label: 'All' },
+  { value: 'app', label: 'Chat' },
+  { value: 'api', label: 'API' },
+];
+
+/** The local day of an API row: its title says it ("API requests · YYYY-MM-DD"), else its last request's day. */
+export function apiRowDay(row: ConversationEnergy): string {
+  return /(\d{4}-\d{2}-\d{2})\s*$/.exec(row.title)?.[1] ?? localDay(row.updatedAt);
+}
+
+/** Energy per day and model of API replies, from their conversations' stored replies (tokens are not in a trace: 0). */
+export function apiDaysFromReplies(replies: EnergyTrace['replies'][]): DailyEnergy[] {
+  const byDay = new Map<string, Map<string, number>>();
+  for (const list of replies) {
+    for (const r of list) {
+      const day = localDay(r.endedAt);
+      const perModel = byDay.get(day) ?? new Map<string, number>();
+      perModel.set(r.modelName, (perModel.get(r.modelName) ?? 0) + r.energyJ);
+      byDay.set(day, perModel);
+    }
+  }
+  return [...byDay.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([day, perModel]) => ({ day, models: [...perModel.entries()].map(([modelName, energyJ]) => ({ modelName, energyJ, completionTokens: 0 })) }));
+}
+
+/** `all` less `part`, per day and model (what is left of the day's energy once the API's is taken out). */
+export function subtractDays(all: DailyEnergy[], part: DailyEnergy[]): DailyEnergy[] {
+  const minus = new Map(part.map((d) => [d.day, new Map(d.models.map((m) => [m.modelName, m.energyJ]))]));
+  return all
+    .map((d) => ({
+      day: d.day,
+      models: d.models
+        .map((m) => ({ ...m, energyJ: m.energyJ - (minus.get(d.day)?.get(m.modelName) ?? 0) }))
+        .filter((m) => m.energyJ > Math.max(1e-9, 1e-9 * Math.abs(m.energyJ))),
+    }))
+    .filter((d) => d.models.length > 0);
+}
+
+/**
+ * The per-day energy of the API rows given (those of the chart's window), read from their stored replies
+ * (`energy.trace`, one call per day of API traffic, kept until the row changes); null while loading or
+ * when not `active`.
+ */
+function useApiDays(rows: ConversationEnergy[], active: boolean): DailyEnergy[] | null {
+  const store = useAppStore();
+  const [replies, setReplies] = useState<Record<string, { version: string; replies: EnergyTrace['replies'] }>>({});
+  const asked = useRef(new Map<string, string>());
+  const versionOf = (r: ConversationEnergy) => `${r.updatedAt}:${r.energyJ}:${r.replies}`;
+  const key = rows.map((r) => `${r.conversationId}@${versionOf(r)}`).join('|');
+  useEffect(() => {
+    if (!active) return;
+    for (const r of rows) {
+      const version = versionOf(r);
+      if (asked.current.get(r.conversationId) === version) continue;
+      asked.current.set(r.conversationId, version);
+      void store.energyTrace(r.conversationId).then((result) => {
+        if (asked.current.get(r.conversationId) !== version) return;
+        // A day deleted meanwhile has no replies left.
+        setReplies((all) => ({ ...all, [r.conversationId]: { version, replies: result.ok ? result.value.replies : [] } }));
+      });
+    }
+    // `key` stands for `rows` (a new array on every summary).
+  }, [active, key, store]);
+  return useMemo(() => {
+    if (!active) return null;
+    const lists: EnergyTrace['replies'][] = [];
+    for (const r of rows) {
+      const got = replies[r.conversationId];
+      if (!got || got.version !== versionOf(r)) return null;
+      lists.push(got.replies);
+    }
+    return apiDaysFromReplies(lists);
+  }, [active, key, replies]);
+}
 type SortKey = 'updatedAt' | 'title' | 'energyJ' | 'completionTokens' | 'energyJPerToken';
 
 const columns: { key: SortKey | null; label: string; numeric?: boolean; sortLabel?: string }[] = [
@@ -55,6 +134,14 @@ function sortRows(rows: ConversationEnergy[], key: SortKey, descending: boolean)
 
 function SourceTag({ measured }: { measured: boolean }) {
   return measured ? <span className="tag tag--measured">measured</span> : <span className="tag tag--estimated">≈ estimated</span>;
+}
+
+function ApiBadge() {
+  return (
+    <span className="tag tag--api" title="Requests from other programs through the local API">
+      API
+    </span>
+  );
 }
 
 function ExportControls({ selected }: { selected: ConversationEnergy | null }) {
@@ -113,7 +200,7 @@ function StatCard({ label, value, note }: { label: string; value: string; note?:
 }
 
 /** "This conversation used 0.6% of a 60 Wh battery", with the battery it refers to. */
-function ContextLine({ energyJ, measured }: { energyJ: number; measured: boolean }) {
+function ContextLine({ energyJ, measured, api }: { energyJ: number; measured: boolean; api: boolean }) {
   const battery = useAppState((s) => s.energy.battery);
   const capacityWh = battery?.capacityWh && battery.capacityWh > 0 ? battery.capacityWh : null;
   const referenceWh = capacityWh ?? REFERENCE_BATTERY_WH;
@@ -121,7 +208,7 @@ function ContextLine({ energyJ, measured }: { energyJ: number; measured: boolean
   const about = measured ? '' : 'about ';
   return (
     <p className="energy-context" data-testid="energy-context">
-      This conversation used {about}
+      {api ? 'These requests used' : 'This conversation used'} {about}
       <strong>{formatShare(share)}</strong> of {capacityWh ? `this computer’s ${formatWh(capacityWh)} battery` : `a ${REFERENCE_BATTERY_WH} Wh laptop battery`}
       {capacityWh ? '.' : ' (a typical size, used as a reference: this computer reports no battery capacity).'}
     </p>
@@ -129,6 +216,7 @@ function ContextLine({ energyJ, measured }: { energyJ: number; measured: boolean
 }
 
 function SelectedConversation({ row, onOpen }: { row: ConversationEnergy; onOpen: () => void }) {
+  const api = row.source === 'api';
   const store = useAppStore();
   const [trace, setTrace] = useState<{ id: string; trace: EnergyTrace } | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -152,8 +240,9 @@ function SelectedConversation({ row, onOpen }: { row: ConversationEnergy; onOpen
     <section className="card" aria-labelledby="energy-selected-title" data-testid="energy-selected" data-conversation-id={id}>
       <header className="card__header">
         <div className="card__titles">
-          <h2 className="card__title" id="energy-selected-title">
+          <h2 className="card__title card__title--with-tag" id="energy-selected-title">
             {row.title.trim() || 'New chat'}
+            {api && <ApiBadge />}
           </h2>
           <p className="card__subtitle">
             {approx(row.measured)}
@@ -162,12 +251,18 @@ function SelectedConversation({ row, onOpen }: { row: ConversationEnergy; onOpen
             {row.completionTokens > 0 && ` · ${approx(row.measured)}${formatJPerToken(row.energyJPerToken)}`}
           </p>
         </div>
-        <button type="button" className="button button--ghost button--small" onClick={onOpen}>
-          <IconMessage size={14} />
-          Open chat
-        </button>
+        {api ? (
+          <span className="card__note" data-testid="energy-selected-api-note">
+            Requests from other programs through the local API. Not in the chat list.
+          </span>
+        ) : (
+          <button type="button" className="button button--ghost button--small" data-testid="energy-open-chat" onClick={onOpen}>
+            <IconMessage size={14} />
+            Open chat
+          </button>
+        )}
       </header>
-      <ContextLine energyJ={row.energyJ} measured={row.measured} />
+      <ContextLine energyJ={row.energyJ} measured={row.measured} api={api} />
       {error && (
         <div className="banner banner--error" role="alert">
           {describeError(error)}
@@ -197,6 +292,9 @@ export function EnergyView() {
   const [error, setError] = useState<ApiError | null>(null);
   const [selectedId, setSelectedId] = useState<string | null>(chatSelectedId);
   const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({ key: 'updatedAt', descending: true });
+  const [filter, setFilter] = useState<SourceFilter>('all');
+  // API requests end up in the history without touching the chat list: reload when the server answered one.
+  const apiServed = useAppState((s) => s.apiStatus?.servedRequests ?? 0);
   const seq = useRef(0);
 
   const load = useCallback(() => {
@@ -221,11 +319,22 @@ export function EnergyView() {
     }
     const timer = window.setTimeout(load, 300);
     return () => window.clearTimeout(timer);
-  }, [conversations, load]);
+  }, [conversations, apiServed, load]);
 
-  const rows = useMemo(() => (summary ? sortRows(summary.conversations, sort.key, sort.descending) : []), [summary, sort]);
+  const allRows = useMemo(() => (summary ? sortRows(summary.conversations, sort.key, sort.descending) : []), [summary, sort]);
+  const rows = useMemo(() => (filter === 'all' ? allRows : allRows.filter((r) => r.source === filter)), [allRows, filter]);
+  const counts = useMemo(() => {
+    const api = allRows.filter((r) => r.source === 'api').length;
+    return { all: allRows.length, app: allRows.length - api, api };
+  }, [allRows]);
   const selected = rows.find((r) => r.conversationId === selectedId) ?? rows[0] ?? null;
   const dayWindow = useMemo(() => lastDays(DAYS, now), [now]);
+  // API rows are one per day: those of the window make the API's share of the totals and of the chart.
+  const apiRowsInWindow = useMemo(
+    () => (summary?.conversations ?? []).filter((r) => r.source === 'api' && dayWindow.includes(apiRowDay(r))),
+    [summary, dayWindow],
+  );
+  const apiDays = useApiDays(apiRowsInWindow, filter !== 'all');
   const totals = useMemo(() => {
     let energyJ = 0;
     let tokens = 0;
@@ -236,10 +345,25 @@ export function EnergyView() {
         tokens += m.completionTokens;
       }
     }
-    return { energyJ, tokens };
-  }, [summary, dayWindow]);
+    if (filter === 'all') return { energyJ, tokens };
+    let apiJ = 0;
+    let apiTokens = 0;
+    for (const r of apiRowsInWindow) {
+      apiJ += r.energyJ;
+      apiTokens += r.completionTokens;
+    }
+    if (filter === 'api') return { energyJ: apiJ, tokens: apiTokens };
+    return { energyJ: Math.max(0, energyJ - apiJ), tokens: Math.max(0, tokens - apiTokens) };
+  }, [summary, dayWindow, filter, apiRowsInWindow]);
+  const chartDays = useMemo(() => {
+    if (!summary) return null;
+    if (filter === 'all') return summary.days;
+    if (!apiDays) return null;
+    return filter === 'api' ? apiDays : subtractDays(summary.days, apiDays);
+  }, [summary, filter, apiDays]);
   const allMeasured = rows.length > 0 && rows.every((r) => r.measured);
   const measured = rows.length > 0 ? allMeasured : measuredNow;
+  const filterName = filter === 'api' ? 'API requests' : filter === 'app' ? 'Chats' : null;
 
   const toggleSort = (key: SortKey) =>
     setSort((s) => (s.key === key ? { key, descending: !s.descending } : { key, descending: key !== 'title' }));
@@ -261,7 +385,7 @@ export function EnergyView() {
         <span className="skeleton skeleton--short" />
       </div>
     );
-  } else if (rows.length === 0 && totals.energyJ === 0) {
+  } else if (allRows.length === 0 && summary.days.length === 0) {
     body = (
       <div className="energy-empty">
         <IconChart size={28} />
@@ -280,8 +404,29 @@ export function EnergyView() {
             {describeError(error)}
           </div>
         )}
-        <div className="stats">
-          <StatCard label={`Last ${DAYS} days`} value={`${approx(measured)}${formatEnergyJ(totals.energyJ)}`} note={`${approx(measured)}${formatWhFromJ(totals.energyJ)}`} />
+        <div className="energy-filter" data-testid="energy-filter">
+          <span className="energy-filter__label" id="energy-filter-label">
+            Show
+          </span>
+          <div className="segmented segmented--compact" role="radiogroup" aria-labelledby="energy-filter-label">
+            {FILTERS.map((option) => (
+              <label key={option.value} className={`segmented__item${filter === option.value ? ' is-active' : ''}`} data-testid={`energy-filter-${option.value}`}>
+                <input type="radio" name="energy-source-filter" value={option.value} checked={filter === option.value} onChange={() => setFilter(option.value)} />
+                {option.label} <span className="segmented__count">{counts[option.value]}</span>
+              </label>
+            ))}
+          </div>
+          <span className="energy-filter__note">
+            {filter === 'api'
+              ? 'Requests from other programs through the local API, one row per day.'
+              : filter === 'app'
+                ? 'Conversations in Wattwise.'
+                : 'Chats and local API requests.'}
+          </span>
+        </div>
+
+        <div className="stats" data-filter={filter}>
+          <StatCard label={filterName ? `${filterName} · last ${DAYS} days` : `Last ${DAYS} days`} value={`${approx(measured)}${formatEnergyJ(totals.energyJ)}`} note={`${approx(measured)}${formatWhFromJ(totals.energyJ)}`} />
           <StatCard label="Tokens generated" value={formatInt(totals.tokens)} note={`last ${DAYS} days`} />
           <StatCard label="Average per token" value={totals.tokens > 0 ? `${approx(measured)}${formatJPerToken(totals.energyJ / totals.tokens)}` : '—'} note={`last ${DAYS} days`} />
           <StatCard label="Source" value={measured ? 'Measured' : 'Estimated'} note={measured ? 'every reply measured by a sensor' : 'no sensor readable: a CPU model'} />
@@ -292,15 +437,22 @@ export function EnergyView() {
             <h2 className="card__title" id="energy-daily-title">
               Energy per day, by model
             </h2>
-            <span className="card__subtitle">Last {DAYS} days{measured ? '' : ' · estimated'}</span>
+            <span className="card__subtitle">
+              Last {DAYS} days{filter === 'api' ? ' · API requests' : filter === 'app' ? ' · chats' : ''}
+              {measured ? '' : ' · estimated'}
+            </span>
           </header>
-          <DailyChart days={summary.days} window={dayWindow} measured={measured} />
+          {chartDays ? (
+            <DailyChart key={filter} days={chartDays} window={dayWindow} measured={measured} />
+          ) : (
+            <div className="chart-placeholder" aria-label="Loading the energy per day" />
+          )}
         </section>
 
         <section className="card card--flush" aria-labelledby="energy-table-title">
           <header className="card__header">
             <h2 className="card__title" id="energy-table-title">
-              Conversations
+              {filter === 'api' ? 'API requests' : filter === 'app' ? 'Chats' : 'Conversations'}
             </h2>
             <span className="card__subtitle">Select one to see its power trace</span>
           </header>
@@ -331,6 +483,15 @@ export function EnergyView() {
                 </tr>
               </thead>
               <tbody>
+                {rows.length === 0 && (
+                  <tr className="energy-table__empty" data-testid="energy-table-empty">
+                    <td colSpan={columns.length}>
+                      {filter === 'api'
+                        ? 'No API requests yet. Turn the local API on in Settings → Local API: requests from other programs are listed here, one row per day.'
+                        : 'No chats yet.'}
+                    </td>
+                  </tr>
+                )}
                 {rows.map((r) => {
                   const isSelected = r.conversationId === selected?.conversationId;
                   return (
@@ -339,12 +500,14 @@ export function EnergyView() {
                       className={isSelected ? 'is-selected' : undefined}
                       data-testid="energy-row"
                       data-conversation-id={r.conversationId}
+                      data-source={r.source}
                       data-energy-j={r.energyJ}
                       onClick={() => setSelectedId(r.conversationId)}
                     >
                       <td className="energy-table__title">
                         <button type="button" className="row-select" aria-pressed={isSelected} onClick={() => setSelectedId(r.conversationId)} title={fullTime(r.updatedAt)}>
                           <span className="row-select__title">{r.title.trim() || 'New chat'}</span>
+                          {r.source === 'api' && <ApiBadge />}
                           <span className="row-select__time">{relativeTime(r.updatedAt, now)}</span>
                         </button>
                       </td>

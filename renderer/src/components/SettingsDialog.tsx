@@ -6,6 +6,7 @@ import { EXTERNAL_SOURCES, sourceName } from '../lib/library';
 import { useAppState, useAppStore } from '../state/context';
 import { effectiveModel } from '../state/store';
 import { Dialog } from './Dialog';
+import { ApiSettings, fromApiForm, toApiForm, type ApiErrors, type ApiForm } from './settings/ApiSettings';
 
 interface Form {
   modelsDir: string;
@@ -16,10 +17,12 @@ interface Form {
   theme: Theme;
   defaultSystemPrompt: string;
   modelSources: Settings['modelSources'];
+  /** Settings → Local API (the switch and the key act at once; these are saved with Save). */
+  api: ApiForm;
 }
 
 type Field = 'modelsDir' | 'contextSize' | 'threads' | 'maxReplyTokens' | 'theme' | 'defaultSystemPrompt';
-type Errors = Partial<Record<Field | 'form', string>>;
+type Errors = Partial<Record<Field | 'form', string>> & ApiErrors;
 
 function toForm(settings: Settings): Form {
   return {
@@ -31,6 +34,7 @@ function toForm(settings: Settings): Form {
     theme: settings.theme,
     defaultSystemPrompt: settings.defaultSystemPrompt,
     modelSources: { ...settings.modelSources },
+    api: toApiForm(settings.api),
   };
 }
 
@@ -38,8 +42,12 @@ function whole(text: string): number {
   return /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
 }
 
-/** Validates the form with the contract's own schema; returns the patch or per-field errors. */
-function toPatch(form: Form): { patch: Partial<Settings> } | { errors: Errors } {
+/**
+ * Validates the form with the contract's own schema; returns the patch or per-field errors. `current` is
+ * the stored settings: the local API's switch and key come from there (they are saved at once).
+ */
+function toPatch(form: Form, current: Settings): { patch: Partial<Settings> } | { errors: Errors } {
+  const api = fromApiForm(form.api, current.api);
   const candidate = {
     modelsDir: form.modelsDir.trim() ? form.modelsDir.trim() : null,
     contextSize: whole(form.contextSize),
@@ -48,8 +56,9 @@ function toPatch(form: Form): { patch: Partial<Settings> } | { errors: Errors } 
     theme: form.theme,
     defaultSystemPrompt: form.defaultSystemPrompt,
     modelSources: form.modelSources,
+    api: 'api' in api ? api.api : current.api,
   };
-  const errors: Errors = {};
+  const errors: Errors = 'errors' in api ? { ...api.errors } : {};
   const shape = settingsSchema.shape;
   const check = (field: Field, result: { success: boolean; error?: { issues: { message: string }[] } }, friendly: string) => {
     if (!result.success) errors[field] = friendly;
@@ -102,6 +111,7 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
       setErrors({});
       void store.loadCalibrations();
       void store.refreshLibraryStatus();
+      void store.refreshApiStatus();
     }
     // Only when the dialog opens: later settings changes must not wipe what the user typed.
   }, [open]);
@@ -120,9 +130,11 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
 
   const save = async () => {
     if (!form || !settings) return;
-    const checked = toPatch(form);
+    const checked = toPatch(form, settings);
     if ('errors' in checked) {
       setErrors(checked.errors);
+      // The dialog scrolls: bring the first wrong field into view (the Local API's are far down).
+      requestAnimationFrame(() => document.querySelector<HTMLElement>('.settings [aria-invalid="true"]')?.focus());
       return;
     }
     // Send only what changed.
@@ -137,6 +149,14 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
     }
     setSaving(true);
     const result = await store.saveSettings(patch);
+    if (result.ok && patch.api && result.value.api.enabled) {
+      // A new port restarts the server: stay open when it could not start, so the reason is seen.
+      await store.refreshApiStatus();
+      setSaving(false);
+      if (store.getState().apiStatus?.state === 'error') return;
+      onClose();
+      return;
+    }
     setSaving(false);
     if (result.ok) {
       onClose();
@@ -150,6 +170,11 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
 
   const f = (name: string) => `${id}-${name}`;
   const setSource = (source: ExternalModelSource, on: boolean) => setForm((v) => (v ? { ...v, modelSources: { ...v.modelSources, [source]: on } } : v));
+  const setApi = <K extends keyof ApiForm>(key: K, value: ApiForm[K]) => {
+    setForm((v) => (v ? { ...v, api: { ...v.api, [key]: value } } : v));
+    const field = key === 'port' ? 'apiPort' : key === 'allowedOrigins' ? 'apiOrigins' : null;
+    setErrors((e) => ({ ...e, ...(field ? { [field]: undefined } : {}), form: undefined }));
+  };
 
   return (
     <Dialog
@@ -348,6 +373,7 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
             </div>
           </section>
 
+          <ApiSettings form={form.api} errors={errors} idPrefix={id} onChange={setApi} onErrors={(e) => setErrors((v) => ({ ...v, ...e }))} />
         </form>
       )}
     </Dialog>

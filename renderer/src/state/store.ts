@@ -10,6 +10,8 @@ import type {
   ApiMethod,
   ApiOutput,
   ApiResult,
+  ApiServerSettings,
+  ApiServerStatus,
   AppInfo,
   BatteryStateInfo,
   CalibrationEstimate,
@@ -187,6 +189,13 @@ export interface AppState {
   draftModelPath: string | null;
   calibration: CalibrationState;
   library: LibraryState;
+  /**
+   * The local OpenAI-compatible API server (Settings → Local API): the last `api.status` answer, kept
+   * current by `api.status` events; null until one answered.
+   */
+  apiStatus: ApiServerStatus | null;
+  /** Why the last `api.status` failed; null after a success. */
+  apiStatusError: ApiError | null;
 }
 
 const initialEnergy: EnergyLiveState = {
@@ -245,6 +254,8 @@ const initialState: AppState = {
     downloadsError: null,
     cleared: [],
   },
+  apiStatus: null,
+  apiStatusError: null,
 };
 
 /**
@@ -420,6 +431,8 @@ export class AppStore {
   #downloadEventAt = new Map<string, number>();
   /** Coalesces bursts of `models.changed`. */
   #modelsChangedTimer = 0;
+  /** Bumped by every `api.status` request and event: an answer older than the last event is dropped. */
+  #apiStatusSeq = 0;
 
   constructor(bridge: WattwiseBridge) {
     this.#bridge = bridge;
@@ -469,7 +482,14 @@ export class AppStore {
       engine: engine.ok ? engine.value : null,
       draftSystemPrompt: settings.value.defaultSystemPrompt,
     });
-    await Promise.all([this.refreshModels(), this.refreshConversations(), this.refreshEnergyStatus(), this.refreshGovernor(), this.refreshDownloads()]);
+    await Promise.all([
+      this.refreshModels(),
+      this.refreshConversations(),
+      this.refreshEnergyStatus(),
+      this.refreshGovernor(),
+      this.refreshDownloads(),
+      this.refreshApiStatus(),
+    ]);
   }
 
   dispose(): void {
@@ -563,6 +583,37 @@ export class AppStore {
   setThemeLocally(theme: Settings['theme']): void {
     const settings = this.#state.settings;
     if (settings) this.#set({ settings: { ...settings, theme } });
+  }
+
+  // -- local API -------------------------------------------------------------------------------
+
+  /** Asks `api.status` (Settings → Local API opens, the event stream reconnected). */
+  async refreshApiStatus(): Promise<void> {
+    const seq = ++this.#apiStatusSeq;
+    const result = await this.#call('api.status', {});
+    if (seq !== this.#apiStatusSeq) return;
+    this.#set(result.ok ? { apiStatus: result.value, apiStatusError: null } : { apiStatusError: result.error });
+  }
+
+  /**
+   * Changes the local API's settings (`patch` over the stored ones): turning it on starts the server (the
+   * backend makes the key the first time), off stops it, a new port restarts it. The status follows as
+   * `api.status` events; it is asked once more when the answer comes.
+   */
+  async updateApiSettings(patch: Partial<ApiServerSettings>): Promise<ApiResult<Settings>> {
+    const current = this.#state.settings?.api;
+    if (!current) return { ok: false, error: { code: 'INTERNAL', message: 'the settings are not loaded yet' } };
+    const result = await this.saveSettings({ api: { ...current, ...patch } });
+    await this.refreshApiStatus();
+    return result;
+  }
+
+  /** Replaces the local API's key (`api.regenerateKey`): clients with the old key get 401 from now on. */
+  async regenerateApiKey(): Promise<ApiResult<Settings>> {
+    const result = await this.#call('api.regenerateKey', {});
+    if (result.ok) this.#set({ settings: result.value });
+    await this.refreshApiStatus();
+    return result;
   }
 
   // -- conversations ---------------------------------------------------------------------------
@@ -1360,6 +1411,7 @@ export class AppStore {
           // Downloads may have progressed or ended, and models may have come or gone, unseen.
           void this.refreshDownloads();
           this.#scheduleModelsChanged();
+          void this.refreshApiStatus();
         }
         return;
       }
@@ -1380,6 +1432,11 @@ export class AppStore {
         return;
       case 'models.changed':
         this.#scheduleModelsChanged();
+        return;
+      case 'api.status':
+        // Pushed on every change (started, stopped, failed, a request began or ended): newer than any answer in flight.
+        this.#apiStatusSeq++;
+        this.#set({ apiStatus: event.status, apiStatusError: null });
         return;
       default: {
         const unreachable: never = event;

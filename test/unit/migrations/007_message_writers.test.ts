@@ -24,7 +24,7 @@ test('007 adds the writer columns; a reply streaming before it is recovered as i
   assert.deepEqual(migrate(db, { targetVersion: 6 }).applied, [1, 2, 3, 4, 5, 6]);
   db.prepare(`INSERT INTO conversations (id, title, system_prompt, model_path, created_at, updated_at, title_is_auto) VALUES ('c', 'T', '', NULL, 1, 2, 0)`).run();
   db.prepare(`INSERT INTO messages (id, conversation_id, role, content, status, created_at) VALUES ('m', 'c', 'assistant', 'half', 'streaming', 3)`).run();
-  assert.deepEqual(migrate(db).applied, [7]);
+  assert.deepEqual(migrate(db, { targetVersion: 7 }).applied, [7]);
   assert.equal(migration007.version, 7);
   assert.equal(schemaVersion(db), 7);
   const cols = (db.prepare(`PRAGMA table_info(messages)`).all() as Array<{ name: string }>).map((c) => c.name);
