@@ -10,6 +10,7 @@ import { benchSampler, benchSamplerTickGaps, benchSamplerTickSkip } from './samp
 import { benchGovernorDecide, benchThreads } from './governor.js';
 import { benchBitsPerByte, benchCalibrateLadder } from './calibration.js';
 import { benchApiStreaming } from './api.js';
+import { benchIdleWithModel } from './idle.js';
 
 /** What one bench reports. */
 export interface BenchResult {
@@ -50,6 +51,7 @@ export const benches: NamedBench[] = [
   { name: 'bpb-overhead-llama2-32k', run: () => benchBitsPerByte('llama2-32k') },
   { name: 'calibrate-ladder-quick', run: benchCalibrateLadder },
   { name: 'api-streaming-overhead', run: benchApiStreaming },
+  { name: 'idle-with-model', run: benchIdleWithModel },
 ];
 
 /** A number with 3 significant digits, in exponent form when tiny. */

@@ -820,6 +820,14 @@ export const settingsSchema = z.object({
   }),
   /** The local OpenAI-compatible API. */
   api: apiServerSettingsSchema,
+  /**
+   * Unload the model after this many minutes without a reply, freeing its memory (the next message loads
+   * it again); null = never. Defaults: 10 on battery, 60 on AC.
+   */
+  idleUnload: z.object({
+    onBatteryMinutes: z.number().int().min(1).max(1440).nullable(),
+    onAcMinutes: z.number().int().min(1).max(1440).nullable(),
+  }),
 });
 /** User settings. */
 export type Settings = z.infer<typeof settingsSchema>;
@@ -856,6 +864,11 @@ export const engineStatusSchema = z.object({
   threads: z.number().int().positive().nullable(),
   /** Why the last load failed (state `error`). */
   error: apiErrorSchema.nullable(),
+  /**
+   * True while no model is loaded because it was unloaded after the idle time in Settings (to save
+   * memory); the next message loads it again. Absent or false otherwise.
+   */
+  idleUnloaded: z.boolean().optional(),
 });
 /** Engine status. */
 export type EngineStatus = z.infer<typeof engineStatusSchema>;

@@ -25,11 +25,13 @@ import {
   type Message,
   type ModelInfo,
   type Settings,
+  type EngineStatus,
   defaultApiPort,
 } from '../../shared/contract.js';
 import { EngineError, type ChatEngine, type ChatTurn, type SamplingOptions, type StopReason } from '../engine/types.js';
 import { ReplySlot, type SlotTurn } from './replySlot.js';
 import { ApiReplies } from './apiReplies.js';
+import { IdleUnloader } from './idleUnload.js';
 import { CATALOG_READER_VERSION, readModelInfo } from '../models/catalog.js';
 import type { FactCache } from '../models/fileIdentity.js';
 import type { Store } from '../store/store.js';
@@ -59,6 +61,7 @@ export const defaultSettings: Settings = {
   modelSources: { lmstudio: true, ollama: true, 'huggingface-cache': true, gpt4all: true, jan: true },
   calibration: { autoWhenIdleOnAc: false },
   api: { enabled: false, port: defaultApiPort, apiKey: null, keepText: true, allowedOrigins: [] },
+  idleUnload: { onBatteryMinutes: 10, onAcMinutes: 60 },
 };
 
 /** How often a streaming reply's partial text is written to SQLite (ms), so a crash loses at most this much. */
@@ -98,6 +101,8 @@ export interface BackendOptions {
   discovery?: DiscoveryOptions | false;
   /** Environment for downloads (`HF_ENDPOINT`, `HF_TOKEN`); default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** Idle unload's clock and whether its periodic check runs (tests drive `backend.idleUnloader.check()` with a fake clock). */
+  idleUnload?: { now?: () => number; start?: boolean };
   /**
    * Model files may be anywhere (the CLI: the user named the file on the command line). Otherwise (the
    * app, the browser mode) a `modelPath` must be an installed model (the models folder or another app's
@@ -193,6 +198,8 @@ export class Backend {
   readonly replySlot = new ReplySlot();
   /** Replies for the local OpenAI-compatible API (see ./apiReplies.ts). */
   readonly apiReplies: ApiReplies;
+  /** Unloads the model after the idle time in Settings (see ./idleUnload.ts). */
+  readonly idleUnloader: IdleUnloader;
 
   constructor(private readonly options: BackendOptions) {
     this.modelInfoCache = options.store.modelFacts.cache('model-info', CATALOG_READER_VERSION, modelInfoSchema);
@@ -234,6 +241,15 @@ export class Backend {
       emit: (status) => this.emit({ type: 'calibration.progress', status }),
       onResults: () => void this.announceDecision(),
     });
+    this.idleUnloader = new IdleUnloader({
+      engine: options.engine,
+      settings: () => this.settings().idleUnload,
+      onAc: () => this.powerState().onAc,
+      busy: () => this.inFlight.size > 0 || this.calibration.status()?.state === 'running',
+      onUnloaded: () => this.emit({ type: 'engine.status', status: this.engineStatus() }),
+      now: options.idleUnload?.now,
+    });
+    if (options.idleUnload?.start !== false) this.idleUnloader.start();
     this.apiReplies = new ApiReplies({
       store: options.store,
       slot: this.replySlot,
@@ -250,7 +266,7 @@ export class Backend {
       ...options.autoCalibration,
     });
     this.unsubscribeEngine = options.engine.onStatus((status) => {
-      this.emit({ type: 'engine.status', status });
+      this.emit({ type: 'engine.status', status: { ...status, idleUnloaded: this.idleUnloader.idleUnloaded } });
       this.trackModelLoad(status);
     });
     this.unsubscribeSampler =
@@ -386,6 +402,7 @@ export class Backend {
     if (this.disposed) return;
     this.disposed = true;
     this.stopAutoCalibration();
+    this.idleUnloader.stop();
     this.unsubscribeApiServer();
     await this.apiServer?.close();
     await this.calibration.dispose();
@@ -400,6 +417,11 @@ export class Backend {
     await this.options.engine.dispose();
     this.options.store.close();
     this.listeners.clear();
+  }
+
+  /** The engine's status, saying whether the model was unloaded for idleness. */
+  engineStatus(): EngineStatus {
+    return { ...this.options.engine.status(), idleUnloaded: this.idleUnloader.idleUnloaded };
   }
 
   /** The models folder in effect now. */
@@ -444,7 +466,7 @@ export class Backend {
     'downloads.pause': ({ id }) => this.library.pause(id),
     'downloads.resume': ({ id }) => this.library.resume(id),
     'downloads.cancel': ({ id }) => this.library.cancel(id),
-    'engine.status': () => this.options.engine.status(),
+    'engine.status': () => this.engineStatus(),
     'engine.load': async ({ modelPath }) => {
       await this.checkModel(modelPath);
       const s = this.effectiveSettings();

@@ -47,6 +47,8 @@ export interface RuntimeOptions {
   measureBandwidth?: () => number;
   /** Automatic calibration's timing (tests shorten it); see `BackendOptions.autoCalibration`. */
   autoCalibration?: BackendOptions['autoCalibration'];
+  /** Idle unload's clock (tests); see `BackendOptions.idleUnload`. */
+  idleUnload?: BackendOptions['idleUnload'];
   /** How other apps' model folders are read; see `BackendOptions.discovery`. */
   discovery?: BackendOptions['discovery'];
   /** Environment for downloads; see `BackendOptions.env`. */
@@ -162,6 +164,7 @@ async function assemble(store: Store, options: RuntimeOptions): Promise<Backend>
     powerStateOverride: options.powerStateOverride ?? null,
     measureBandwidth: options.measureBandwidth,
     autoCalibration: options.autoCalibration,
+    idleUnload: options.idleUnload,
     discovery: options.discovery,
     env: options.env,
     modelPathsAnywhere: options.modelPathsAnywhere,

@@ -32,7 +32,7 @@ export function engineLine(
   const threads = status.threads ? ` · ${status.threads} ${status.threads === 1 ? 'thread' : 'threads'}` : '';
   switch (status.state) {
     case 'idle':
-      return { tone: 'muted', text: 'No model loaded', progress: null };
+      return { tone: 'muted', text: status.idleUnloaded ? 'Unloaded to save memory · loads with your next message' : 'No model loaded', progress: null };
     case 'loading': {
       const pct = status.loadProgress === null ? null : Math.round(status.loadProgress * 100);
       return { tone: 'busy', text: pct === null ? 'Loading model…' : `Loading model… ${pct}%`, progress: status.loadProgress };

@@ -6,6 +6,7 @@ import { EXTERNAL_SOURCES, sourceName } from '../lib/library';
 import { useAppState, useAppStore } from '../state/context';
 import { effectiveModel } from '../state/store';
 import { Dialog } from './Dialog';
+import { IdleUnloadField } from './settings/IdleUnloadField';
 import { ApiSettings, fromApiForm, toApiForm, type ApiErrors, type ApiForm } from './settings/ApiSettings';
 
 interface Form {
@@ -19,6 +20,7 @@ interface Form {
   modelSources: Settings['modelSources'];
   /** Settings → Local API (the switch and the key act at once; these are saved with Save). */
   api: ApiForm;
+  idleUnload: Settings['idleUnload'];
 }
 
 type Field = 'modelsDir' | 'contextSize' | 'threads' | 'maxReplyTokens' | 'theme' | 'defaultSystemPrompt';
@@ -35,6 +37,7 @@ function toForm(settings: Settings): Form {
     defaultSystemPrompt: settings.defaultSystemPrompt,
     modelSources: { ...settings.modelSources },
     api: toApiForm(settings.api),
+    idleUnload: { ...settings.idleUnload },
   };
 }
 
@@ -57,6 +60,7 @@ function toPatch(form: Form, current: Settings): { patch: Partial<Settings> } | 
     defaultSystemPrompt: form.defaultSystemPrompt,
     modelSources: form.modelSources,
     api: 'api' in api ? api.api : current.api,
+    idleUnload: form.idleUnload,
   };
   const errors: Errors = 'errors' in api ? { ...api.errors } : {};
   const shape = settingsSchema.shape;
@@ -310,6 +314,7 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
                 <span>tokens</span>
               </div>
             </FieldRow>
+            <IdleUnloadField id={f('idleUnload')} value={form.idleUnload} onChange={(v) => set('idleUnload', v)} />
             <FieldRow
               label="CPU threads"
               htmlFor={f('threadsMode')}
