@@ -11,6 +11,7 @@ import { benchGovernorDecide, benchThreads } from './governor.js';
 import { benchBitsPerByte, benchCalibrateLadder } from './calibration.js';
 import { benchApiStreaming } from './api.js';
 import { benchIdleWithModel } from './idle.js';
+import { benchContextFull } from './contextFull.js';
 
 /** What one bench reports. */
 export interface BenchResult {
@@ -52,6 +53,7 @@ export const benches: NamedBench[] = [
   { name: 'calibrate-ladder-quick', run: benchCalibrateLadder },
   { name: 'api-streaming-overhead', run: benchApiStreaming },
   { name: 'idle-with-model', run: benchIdleWithModel },
+  { name: 'context-full-latency', run: benchContextFull },
 ];
 
 /** A number with 3 significant digits, in exponent form when tiny. */

@@ -16,6 +16,8 @@
  */
 import { z } from 'zod';
 import { catalogEntrySchema } from './modelCatalog.js';
+import { presetFieldsSchema, presetOverridesSchema, presetSchema } from './presets.js';
+import { backupInfoSchema, backupListSchema, backupNameSchema, exportFileSchema, importResultSchema, maxArchiveTextChars } from './dataContract.js';
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -42,6 +44,8 @@ export const errorCodeSchema = z.enum([
   'BUSY',
   /** Generation failed after it started. */
   'GENERATION_FAILED',
+  /** The conversation no longer fits the context window and the setting says to stop there. */
+  'CONTEXT_FULL',
   /** The disk is full or read-only: nothing could be written. */
   'STORAGE_FULL',
   /** Another storage failure. */
@@ -186,6 +190,12 @@ export const replyStatsSchema = z.object({
   threads: z.number().int().positive(),
   /** Context size of the llama.cpp context, in tokens. */
   contextSize: z.number().int().positive(),
+  /**
+   * When the conversation no longer fitted and the context window moved in this turn (see the setting
+   * `contextOverflow`): the prompt tokens evaluated to rebuild it, the new message included; 0 when the KV
+   * cache of the previous turn was reused. Absent in replies stored before it was measured.
+   */
+  reEvaluatedTokens: z.number().int().nonnegative().optional(),
   startedAt: epochMs,
   endedAt: epochMs,
 });
@@ -697,8 +707,8 @@ export const downloadJobSchema = z.object({
 /** One download. */
 export type DownloadJob = z.infer<typeof downloadJobSchema>;
 
-/** One message of a conversation. */
-export const messageSchema = z.object({
+/** One message of a conversation, without its alternatives (see {@link messageSchema}). */
+export const messageBaseSchema = z.object({
   id,
   conversationId: id,
   role: roleSchema,
@@ -714,8 +724,26 @@ export const messageSchema = z.object({
   /** When the power governor chose the model that answered: the profile in effect and its reason. */
   governor: z.object({ profile: profileIdSchema, reason: z.string() }).nullable(),
 });
+
+/**
+ * Most alternatives one reply keeps (Regenerate and "Try with…"): 10. Past it, the oldest one not shown
+ * is deleted, so a conversation cannot grow without bound by regenerating.
+ */
+export const MAX_ALTERNATIVES = 10;
+
+/** One message of a conversation. */
+export const messageSchema = messageBaseSchema.extend({
+  /**
+   * For a reply that was regenerated or tried with another model: every version, oldest first, this one
+   * included (the one whose `id` equals the message's is shown and sent to the model as history). Absent
+   * or empty when the reply has only ever had one version.
+   */
+  alternatives: z.array(messageBaseSchema).max(MAX_ALTERNATIVES).optional(),
+});
 /** One message of a conversation. */
 export type Message = z.infer<typeof messageSchema>;
+/** One version of a reply (an entry of `Message.alternatives`). */
+export type MessageVersion = z.infer<typeof messageBaseSchema>;
 
 /** A conversation as listed in the sidebar. */
 export const conversationSummarySchema = z.object({
@@ -729,6 +757,10 @@ export const conversationSummarySchema = z.object({
   modelPath: z.string().nullable(),
   /** The model pinned for this conversation (overrides the power governor); null = the governor chooses. */
   pinnedModelPath: z.string().nullable(),
+  /** The conversation's preset (shared/presets.ts: a built-in id or a user preset's); null = Default. */
+  presetId: z.string().min(1).max(64).nullable(),
+  /** The conversation's own values over its preset (`presetOverridesSchema`); null = none. */
+  overrides: presetOverridesSchema.nullable(),
   messageCount: z.number().int().nonnegative(),
   promptTokens: z.number().int().nonnegative(),
   completionTokens: z.number().int().nonnegative(),
@@ -788,6 +820,36 @@ export type ApiServerStatus = z.infer<typeof apiServerStatusSchema>;
 /** Colour theme. */
 export type Theme = z.infer<typeof themeSchema>;
 
+/** What happens when a conversation no longer fits the context window (LM Studio's choices). */
+export const contextOverflowSchema = z.enum([
+  /** Drop the oldest turns (the system prompt stays), in large steps so that re-reading the window is rare. Default. */
+  'rolling-window',
+  /** Keep the system prompt and the first user message, drop turns from the middle. */
+  'truncate-middle',
+  /** Refuse to go on: the reply stops at the limit and says so (start a new chat or shorten). */
+  'stop',
+]);
+/** What happens when a conversation no longer fits the context window. */
+export type ContextOverflow = z.infer<typeof contextOverflowSchema>;
+
+/** How full the context window is (method `chat.context`). All counts in tokens. */
+export const contextUsageSchema = z.object({
+  /** The context size the next reply will use. */
+  contextSize: z.number().int().positive(),
+  /** Tokens of the history as it would be sent (system prompt and chat template included). */
+  historyTokens: z.number().int().nonnegative(),
+  /** Tokens of the draft message. */
+  draftTokens: z.number().int().nonnegative(),
+  /** Tokens kept free for the reply (the reply cap, bounded by the context). */
+  replyReserveTokens: z.number().int().nonnegative(),
+  /** True when counted with the answering model's tokenizer; false when estimated (no model loaded). */
+  exact: z.boolean(),
+  /** The setting in effect when history + draft + reserve exceed the context. */
+  overflow: contextOverflowSchema,
+});
+/** How full the context window is. */
+export type ContextUsage = z.infer<typeof contextUsageSchema>;
+
 /** User settings, stored in SQLite. */
 export const settingsSchema = z.object({
   /** Models folder; `null` means the default (`<data dir>/models`, or `WATTWISE_MODELS_DIR`). */
@@ -828,6 +890,8 @@ export const settingsSchema = z.object({
     onBatteryMinutes: z.number().int().min(1).max(1440).nullable(),
     onAcMinutes: z.number().int().min(1).max(1440).nullable(),
   }),
+  /** What happens when a conversation no longer fits the context window. Defaults to `rolling-window`. */
+  contextOverflow: contextOverflowSchema,
 });
 /** User settings. */
 export type Settings = z.infer<typeof settingsSchema>;
@@ -925,9 +989,20 @@ export const apiContract = {
     output: z.array(conversationSummarySchema),
   },
   'conversations.get': { input: z.object({ id }).strict(), output: conversationDetailSchema },
-  /** Creates a conversation; a `modelPath` pins that model for it (else the power governor chooses). */
+  /**
+   * Creates a conversation; a `modelPath` pins that model for it (else the power governor chooses).
+   * `presetId` (default null = Default; NOT_FOUND for an unknown one) and `overrides` set its preset; a
+   * `systemPrompt` that differs from what the preset gives becomes a system-prompt override.
+   */
   'conversations.create': {
-    input: z.object({ systemPrompt: z.string().max(20000).optional(), modelPath: modelPath.optional() }).strict(),
+    input: z
+      .object({
+        systemPrompt: z.string().max(20000).optional(),
+        modelPath: modelPath.optional(),
+        presetId: id.nullable().optional(),
+        overrides: presetOverridesSchema.nullable().optional(),
+      })
+      .strict(),
     output: conversationSummarySchema,
   },
   'conversations.rename': {
@@ -935,6 +1010,31 @@ export const apiContract = {
     output: conversationSummarySchema,
   },
   'conversations.delete': { input: z.object({ id }).strict(), output: z.object({ deleted: z.boolean() }) },
+  /**
+   * Sets the conversation's preset (null = Default) and its overrides (null = none; they replace the
+   * previous ones whole). NOT_FOUND for an unknown conversation or preset. Its next reply uses them.
+   */
+  'conversations.setPreset': {
+    input: z.object({ id, presetId: id.nullable(), overrides: presetOverridesSchema.nullable() }).strict(),
+    output: conversationSummarySchema,
+  },
+  /** The built-in presets ("Default", "Precise", "Creative"), then the user's own, oldest first. */
+  'presets.list': { input: empty, output: z.array(presetSchema) },
+  /** Stores a new user preset. BAD_INPUT when its name is taken (built-in names included, case ignored). */
+  'presets.create': { input: presetFieldsSchema.strict(), output: presetSchema },
+  /**
+   * Replaces every field of a user preset. BAD_INPUT for a built-in (they cannot be edited: duplicate one)
+   * or a name that is taken; NOT_FOUND for an unknown id.
+   */
+  'presets.update': { input: presetFieldsSchema.extend({ id }).strict(), output: presetSchema },
+  /**
+   * Deletes a user preset; the conversations that used it go back to Default (keeping their overrides).
+   * BAD_INPUT for a built-in; `deleted` false for an unknown id.
+   */
+  'presets.delete': {
+    input: z.object({ id }).strict(),
+    output: z.object({ deleted: z.boolean(), movedConversations: z.number().int().nonnegative() }),
+  },
   /** Pins a model for the conversation (overriding the power governor), or unpins it with null. */
   'conversations.pin': {
     input: z.object({ id, modelPath: modelPath.nullable() }).strict(),
@@ -948,15 +1048,41 @@ export const apiContract = {
     input: z.object({ conversationId: id, content: messageText, modelPath: modelPath.optional() }).strict(),
     output: chatStartedSchema,
   },
-  /** Replaces the last assistant reply with a new one. */
+  /** Answers the last question again; the current reply is kept as an alternative (see `Message.alternatives`). */
   'chat.regenerate': {
     input: z.object({ conversationId: id, modelPath: modelPath.optional() }).strict(),
     output: chatStartedSchema,
+  },
+  /**
+   * "Try with…": answers the last question again with another model — one installed model (`modelPath`) or
+   * the power governor's choice for a profile (`profile`) — for this reply only (the conversation's pinned
+   * model is unchanged). The current reply is kept as an alternative (see `Message.alternatives`).
+   */
+  'chat.tryWith': {
+    input: z
+      .object({ conversationId: id, modelPath: modelPath.optional(), profile: profileIdSchema.exclude(['custom']).optional() })
+      .strict()
+      .refine((v) => (v.modelPath === undefined) !== (v.profile === undefined), { message: 'give either modelPath or profile' }),
+    output: chatStartedSchema,
+  },
+  /** Shows another version of a reply (one of its `alternatives`); later replies see that version as history. */
+  'messages.selectAlternative': {
+    input: z.object({ messageId: id }).strict(),
+    output: conversationDetailSchema,
   },
   /** Changes a user message, drops everything after it and asks again from there. */
   'chat.edit': {
     input: z.object({ messageId: id, content: messageText, modelPath: modelPath.optional() }).strict(),
     output: chatStartedSchema,
+  },
+  /**
+   * How full the context window is for the next message: the conversation's history (chat template
+   * included, as it would be sent) plus `draft`, against the context size the next reply will use. Tokens
+   * are counted with the model that would answer when it is loaded (`exact`), else estimated from bytes.
+   */
+  'chat.context': {
+    input: z.object({ conversationId: id.nullable(), draft: text, modelPath: modelPath.optional() }).strict(),
+    output: contextUsageSchema,
   },
   /** Stops a reply at once; the partial reply is kept with status `stopped`. */
   'chat.abort': { input: z.object({ requestId: id }).strict(), output: z.object({ aborted: z.boolean() }) },
@@ -1040,6 +1166,31 @@ export const apiContract = {
     input: z.object({ kind: z.enum(['messages', 'samples']), conversationId: id.optional() }).strict(),
     output: z.object({ fileName: z.string(), csv: z.string() }),
   },
+  /**
+   * One conversation (or, without `conversationId`, every chat conversation) as Markdown (readable: each reply with
+   * its model and energy) or JSON (an archive, `shared/archive.ts`: everything, for `history.import`). NOT_FOUND for
+   * an unknown conversation.
+   */
+  'history.export': { input: z.object({ conversationId: id.optional(), format: z.enum(['md', 'json']) }).strict(), output: exportFileSchema },
+  /**
+   * Imports an archive's JSON text (at most 32 Mi characters): checked whole first, so a bad file is refused with
+   * BAD_INPUT saying what is wrong and nothing is written; ids are kept unless taken here (then new ones).
+   */
+  'history.import': { input: z.object({ text: z.string().max(maxArchiveTextChars) }).strict(), output: importResultSchema },
+  /** Backs the database up now (SQLite's online backup) into `<data folder>/backups`; BUSY while one is being made. */
+  'backup.create': { input: empty, output: backupInfoSchema },
+  /** The backups, newest first, the restore waiting for the next start, and how the last one ended. */
+  'backup.list': { input: empty, output: backupListSchema },
+  /**
+   * Checks a backup and stages it to replace the database at the next start (the current one is kept beside it).
+   * NOT_FOUND for no such backup; BAD_INPUT for one that fails the check (damaged, not Wattwise's, newer).
+   */
+  'backup.restore': {
+    input: z.object({ name: backupNameSchema }).strict(),
+    output: z.object({ stagedFor: z.literal('next-start'), backup: z.string() }),
+  },
+  /** Forgets the restore staged for the next start. */
+  'backup.cancelRestore': { input: empty, output: z.object({ cancelled: z.boolean() }) },
 } as const;
 
 /** Every method name. */

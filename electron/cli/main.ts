@@ -22,6 +22,7 @@ import type { ChatEngine } from '../engine/types.js';
 import { startWebMode } from '../server/webMode.js';
 import { calibrateUsage } from './calibrate.js';
 import { serveUsage } from './serve.js';
+import { historyDataUsage } from './history.js';
 
 /** Help text. */
 export const usage = `Usage: npm run -s wattwise -- <command> [options]
@@ -40,6 +41,7 @@ Commands:
            Downloads a model into the models folder: resumable, checked against the Hub's SHA-256.
   history  [--data-dir DIR] [--json]
            Lists stored conversations with message counts and token totals.
+  ${historyDataUsage}
   web      [--port P] [--host H] [--data-dir DIR] [--models-dir DIR] [--cpu-only]
            Starts the browser mode on 127.0.0.1 and prints the URL (with its access token).
   ${serveUsage}
@@ -83,8 +85,16 @@ async function main(argv: string[]): Promise<number> {
       return chat(rest);
     case 'models':
       return models(rest);
-    case 'history':
-      return history(rest);
+    case 'history': {
+      if (rest[0] !== 'export' && rest[0] !== 'import') return history(rest);
+      const { historyDataCommand, HistoryUsageError } = await import('./history.js');
+      try {
+        return await historyDataCommand(rest, idleEngine);
+      } catch (error) {
+        if (error instanceof HistoryUsageError) throw new UsageError(error.message);
+        throw error;
+      }
+    }
     case 'web':
       return web(rest);
     case 'governor':

@@ -26,12 +26,16 @@ import {
   type ModelInfo,
   type Settings,
   type EngineStatus,
+  type ContextOverflow,
   defaultApiPort,
 } from '../../shared/contract.js';
 import { EngineError, type ChatEngine, type ChatTurn, type SamplingOptions, type StopReason } from '../engine/types.js';
 import { ReplySlot, type SlotTurn } from './replySlot.js';
 import { ApiReplies } from './apiReplies.js';
 import { IdleUnloader } from './idleUnload.js';
+import { ArchiveService, ArchiveServiceError } from './archiveService.js';
+import { PresetError, PresetService } from './presets.js';
+import { contextUsage } from './contextUsage.js';
 import { CATALOG_READER_VERSION, readModelInfo } from '../models/catalog.js';
 import type { FactCache } from '../models/fileIdentity.js';
 import type { Store } from '../store/store.js';
@@ -48,6 +52,13 @@ import { apiServerOff, newApiKey, type ApiServerHost } from './apiServerHost.js'
 import type { PowerSampler, ReplyMeter } from '../telemetry/sampler.js';
 import { DEFAULT_IDLE_W } from '../telemetry/sources/estimate.js';
 
+/** The turns of a conversation sent to the model: user and assistant messages with text, failed replies left out. */
+export function conversationTurns(messages: readonly Message[]): ChatTurn[] {
+  return messages
+    .filter((m) => (m.role === 'user' || m.role === 'assistant') && m.status !== 'error' && m.content.length > 0)
+    .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }));
+}
+
 /** Settings a fresh install starts with. */
 export const defaultSettings: Settings = {
   modelsDir: null,
@@ -62,6 +73,7 @@ export const defaultSettings: Settings = {
   calibration: { autoWhenIdleOnAc: false },
   api: { enabled: false, port: defaultApiPort, apiKey: null, keepText: true, allowedOrigins: [] },
   idleUnload: { onBatteryMinutes: 10, onAcMinutes: 60 },
+  contextOverflow: 'rolling-window',
 };
 
 /** How often a streaming reply's partial text is written to SQLite (ms), so a crash loses at most this much. */
@@ -145,6 +157,12 @@ export interface ReplySpec {
   prompt?: string;
   /** Reply length cap, tokens. */
   maxTokens: number;
+  /** Context size, tokens (the conversation's preset); default: Settings'. */
+  contextSize?: number;
+  /** When the conversation no longer fits the context (the app's setting; the API keeps the default, rolling). */
+  contextOverflow?: ContextOverflow;
+  /** The alternatives group the reply joins (Regenerate, "Try with…"); none by default. */
+  alternativeGroup?: string | null;
   sampling?: SamplingOptions;
   stop?: readonly string[];
   /** When the power governor chose the model: its profile and reason (stored with the reply). */
@@ -200,9 +218,14 @@ export class Backend {
   readonly apiReplies: ApiReplies;
   /** Unloads the model after the idle time in Settings (see ./idleUnload.ts). */
   readonly idleUnloader: IdleUnloader;
+  /** Export, import and backups (see ./archiveService.ts). */
+  readonly archive: ArchiveService;
+  /** Presets and what each conversation's replies are generated with (see ./presets.ts). */
+  readonly presets: PresetService;
 
   constructor(private readonly options: BackendOptions) {
     this.modelInfoCache = options.store.modelFacts.cache('model-info', CATALOG_READER_VERSION, modelInfoSchema);
+    this.presets = new PresetService({ store: options.store, settings: () => this.effectiveSettings() });
     this.governor = new GovernorService({
       store: options.store,
       engine: options.engine,
@@ -250,6 +273,12 @@ export class Backend {
       now: options.idleUnload?.now,
     });
     if (options.idleUnload?.start !== false) this.idleUnloader.start();
+    this.archive = new ArchiveService({
+      store: options.store,
+      dataDir: options.dataDir,
+      version: options.version,
+      onImported: (ids) => ids.forEach((conversationId) => this.emit({ type: 'conversations.changed', conversationId })),
+    });
     this.apiReplies = new ApiReplies({
       store: options.store,
       slot: this.replySlot,
@@ -486,12 +515,17 @@ export class Backend {
       if (!detail) throw notFound('conversation', id);
       return detail;
     },
-    'conversations.create': async ({ systemPrompt, modelPath }) => {
+    'conversations.create': async ({ systemPrompt, modelPath, presetId, overrides }) => {
       if (modelPath !== undefined) await this.checkModel(modelPath);
+      const preset = this.presets.checkPresetId(presetId ?? null);
+      const own = this.presets.overridesForNew(preset, overrides ?? null, systemPrompt);
       const conversation = this.options.store.createConversation({
-        systemPrompt: systemPrompt ?? this.settings().defaultSystemPrompt,
+        // The prompt it starts with (the column is informative: replies resolve it from the preset and overrides).
+        systemPrompt: this.presets.resolveFor({ presetId: preset, overrides: own }).systemPrompt,
         modelPath: modelPath ?? null,
         pinnedModelPath: modelPath ?? null,
+        presetId: preset,
+        overrides: own,
       });
       this.emit({ type: 'conversations.changed', conversationId: conversation.id });
       return conversation;
@@ -501,6 +535,21 @@ export class Backend {
       if (!conversation) throw notFound('conversation', id);
       this.emit({ type: 'conversations.changed', conversationId: id });
       return conversation;
+    },
+    'conversations.setPreset': ({ id, presetId, overrides }) => {
+      this.requireConversation(id);
+      const preset = this.presets.checkPresetId(presetId);
+      this.options.store.presets.assign(id, preset, overrides);
+      this.emit({ type: 'conversations.changed', conversationId: id });
+      return this.requireConversation(id);
+    },
+    'presets.list': () => this.presets.list(),
+    'presets.create': (fields) => this.presets.create(fields),
+    'presets.update': ({ id, ...fields }) => this.presets.update(id, fields),
+    'presets.delete': ({ id }) => {
+      const { deleted, movedConversationIds } = this.presets.delete(id);
+      for (const conversationId of movedConversationIds) this.emit({ type: 'conversations.changed', conversationId });
+      return { deleted, movedConversations: movedConversationIds.length };
     },
     'conversations.pin': async ({ id, modelPath }) => {
       if (modelPath !== null) await this.checkModel(modelPath);
@@ -538,9 +587,28 @@ export class Backend {
       }
       return this.holdingCalibration(async (release) => {
         const model = await this.chooseModel(conversationId, modelPath ?? null, detail.conversation.pinnedModelPath);
-        if (last.role === 'assistant') this.options.store.deleteMessagesAfter(last.id, { inclusive: true });
-        return this.startAppReply(conversationId, model, null, release);
+        return this.startAppReply(conversationId, model, null, release, this.retire(last));
       });
+    },
+    'chat.tryWith': async ({ conversationId, modelPath, profile }) => {
+      const detail = this.requireConversationDetail(conversationId);
+      this.assertNotBusy();
+      const last = detail.messages.at(-1);
+      if (!last || !detail.messages.some((m) => m.role === 'user')) {
+        throw new ApiFailure({ code: 'BAD_INPUT', message: 'There is no question to answer again in this conversation' });
+      }
+      return this.holdingCalibration(async (release) => {
+        const model = modelPath !== undefined ? await this.checkModel(modelPath) : await this.profileChoice(conversationId, profile ?? 'saver');
+        return this.startAppReply(conversationId, model, null, release, this.retire(last));
+      });
+    },
+    'messages.selectAlternative': ({ messageId }) => {
+      if ([...this.inFlight.values()].some((f) => f.assistantMessageId === messageId)) {
+        throw new ApiFailure({ code: 'BUSY', message: 'This reply is still being written.' });
+      }
+      const conversationId = this.options.store.alternatives.select(messageId);
+      this.emit({ type: 'conversations.changed', conversationId });
+      return this.requireConversationDetail(conversationId);
     },
     'chat.edit': async ({ messageId, content, modelPath }) => {
       const message = this.options.store.getMessage(messageId);
@@ -553,6 +621,22 @@ export class Backend {
         this.options.store.updateUserMessage(messageId, content);
         this.options.store.deleteMessagesAfter(messageId, { inclusive: false });
         return this.startAppReply(message.conversationId, model, messageId, release);
+      });
+    },
+    'chat.context': ({ conversationId, draft, modelPath }) => {
+      const detail = conversationId ? this.requireConversationDetail(conversationId) : null;
+      const s = this.effectiveSettings();
+      // What the next reply will use: the conversation's preset and overrides (a new chat: Default).
+      const resolved = this.presets.resolveFor(detail?.conversation ?? { presetId: null, overrides: null });
+      return contextUsage({
+        engine: this.options.engine,
+        modelPath: modelPath ?? detail?.conversation.pinnedModelPath ?? this.options.engine.status().modelPath ?? s.lastModelPath,
+        systemPrompt: resolved.systemPrompt,
+        history: detail ? conversationTurns(detail.messages) : [],
+        draft,
+        contextSize: resolved.contextSize,
+        maxReplyTokens: resolved.maxReplyTokens,
+        overflow: s.contextOverflow,
       });
     },
     'chat.abort': async ({ requestId }) => {
@@ -607,6 +691,12 @@ export class Backend {
     },
     'energy.exportCsv': ({ kind, conversationId }) =>
       kind === 'messages' ? this.options.store.exportMessagesCsv(conversationId) : this.options.store.exportSamplesCsv(conversationId),
+    'history.export': (input) => this.archive.exportHistory(input),
+    'history.import': ({ text }) => this.archive.importHistory(text),
+    'backup.create': () => this.archive.createBackup(),
+    'backup.list': () => this.archive.listBackups(),
+    'backup.restore': ({ name }) => this.archive.restoreBackup(name),
+    'backup.cancelRestore': () => this.archive.cancelRestore(),
   };
 
   /**
@@ -715,6 +805,28 @@ export class Backend {
     return choice.model;
   }
 
+  /**
+   * Before answering the last question again: keeps the last reply as an alternative (a failed or empty
+   * one is deleted instead) and returns the alternatives group the new reply joins (null: none, or the
+   * conversation ends with the question).
+   */
+  private retire(last: Message): string | null {
+    if (last.role !== 'assistant') return null;
+    const discard = last.status === 'error' || last.content.trim() === '';
+    return this.options.store.alternatives.keepAsAlternative(last.id, { discard });
+  }
+
+  /** "Try with the Saver choice": the governor's model for `profile` now (no hysteresis, no pin), its reason kept with the reply. */
+  private async profileChoice(conversationId: string, profile: ProfileId): Promise<ModelInfo> {
+    const { decision, models, raw } = await this.governor.decide({ profile });
+    const model = raw.chosen ? models.find((m) => m.path === raw.chosen?.modelPath) : undefined;
+    if (!model) {
+      throw new ApiFailure({ code: 'NO_MODEL', message: `No installed model meets the ${profile} profile's limits on this computer` });
+    }
+    this.pendingGovernor.set(conversationId, { profile: decision.profile, reason: decision.reason });
+    return model;
+  }
+
   /** The governor's profile and reason for the next reply of a conversation, set by chooseModel. */
   private readonly pendingGovernor = new Map<string, { profile: ProfileId; reason: string }>();
 
@@ -733,12 +845,14 @@ export class Backend {
     }
   }
 
-  /** Starts the app's reply in a conversation: its stored history, system prompt and the settings' reply cap. */
-  private startAppReply(conversationId: string, model: ModelInfo, userMessageId: string | null, onDone: () => void): ChatStarted {
+  /**
+   * Starts the app's reply in a conversation: its stored history, and the system prompt, sampling, reply
+   * cap and context size of its preset and overrides (./presets.ts: override > preset > settings).
+   */
+  private startAppReply(conversationId: string, model: ModelInfo, userMessageId: string | null, onDone: () => void, alternativeGroup: string | null = null): ChatStarted {
     const detail = this.requireConversationDetail(conversationId);
-    const history: ChatTurn[] = detail.messages
-      .filter((m) => (m.role === 'user' || m.role === 'assistant') && m.status !== 'error' && m.content.length > 0)
-      .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }));
+    const history = conversationTurns(detail.messages);
+    const resolved = this.presets.resolveFor(detail.conversation);
     const governor = this.pendingGovernor.get(conversationId) ?? null;
     this.pendingGovernor.delete(conversationId);
     if (this.settings().lastModelPath !== model.path) this.options.store.updateSettings({ lastModelPath: model.path }, defaultSettings);
@@ -747,9 +861,13 @@ export class Backend {
       conversationId,
       model,
       userMessageId,
-      systemPrompt: detail.conversation.systemPrompt,
+      systemPrompt: resolved.systemPrompt,
       history,
-      maxTokens: this.effectiveSettings().maxReplyTokens,
+      maxTokens: resolved.maxReplyTokens,
+      contextSize: resolved.contextSize,
+      sampling: PresetService.sampling(resolved),
+      contextOverflow: this.settings().contextOverflow,
+      alternativeGroup,
       governor,
       turn: null,
       onDone,
@@ -764,7 +882,13 @@ export class Backend {
   startReply(spec: ReplySpec): { started: ChatStarted; outcome: Promise<ReplyOutcome> } {
     const store = this.options.store;
     store.setConversationModel(spec.conversationId, spec.model.path);
-    const assistant = store.addMessage({ conversationId: spec.conversationId, role: 'assistant', content: '', status: 'streaming' });
+    const assistant = store.addMessage({
+      conversationId: spec.conversationId,
+      role: 'assistant',
+      content: '',
+      status: 'streaming',
+      alternativeGroup: spec.alternativeGroup ?? null,
+    });
     const requestId = randomUUID();
     const controller = new AbortController();
     if (spec.signal) {
@@ -848,11 +972,12 @@ export class Backend {
         systemPrompt: spec.systemPrompt,
         history: spec.history,
         maxTokens: spec.maxTokens,
-        contextSize: settings.contextSize,
+        contextSize: spec.contextSize ?? settings.contextSize,
         threads: settings.threads,
         signal: entry.controller.signal,
         ...(spec.prompt !== undefined ? { prompt: spec.prompt } : {}),
         ...(spec.sampling ? { sampling: spec.sampling } : {}),
+        ...(spec.contextOverflow ? { contextOverflow: spec.contextOverflow } : {}),
         ...(spec.stop && spec.stop.length > 0 ? { stop: spec.stop } : {}),
         onText: (piece) => {
           text += piece;
@@ -965,8 +1090,10 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof z.ZodError) return { code: 'BAD_INPUT', message: z.prettifyError(error) };
   if (error instanceof CalibrationBusyError) return { code: 'BUSY', message: error.message };
   if (error instanceof LibraryError) return { code: error.code, message: error.message };
+  if (error instanceof PresetError) return { code: error.code, message: error.message };
   if (error instanceof CalibrationInputError) return { code: error.code, message: error.message };
   if (error instanceof CalibrationUnsupportedError) return { code: 'INTERNAL', message: error.message };
+  if (error instanceof ArchiveServiceError) return error.error;
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'INTERNAL', message };
 }

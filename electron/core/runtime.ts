@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Backend, type BackendOptions } from './backend.js';
 import { databasePath } from './paths.js';
 import { Store } from '../store/store.js';
+import { applyPendingRestore, describeRestoreOutcome } from '../store/restore.js';
 import type { ChatEngine } from '../engine/types.js';
 import { LlamaEngine, MEMORY_ESTIMATE_VERSION, type EngineLogLevel } from '../engine/llamaEngine.js';
 import { z } from 'zod';
@@ -87,12 +88,15 @@ export function packageVersion(): string {
 }
 
 /**
- * Opens the store (running migrations, marking replies cut by a crash as interrupted), creates the engine
- * and returns the backend. Call `backend.dispose()` to close everything.
+ * Carries out a restore staged in Settings → Data (electron/store/restore.ts), then opens the store (running
+ * migrations, marking replies cut by a crash as interrupted), creates the engine and returns the backend. Call
+ * `backend.dispose()` to close everything. A restore's outcome is logged on stderr (and shown in Settings).
  * @throws StoreError when the database cannot be opened (corrupt file, newer schema, read-only folder).
  */
 export async function openRuntime(options: RuntimeOptions): Promise<Backend> {
   mkdirSync(options.dataDir, { recursive: true });
+  const restored = applyPendingRestore({ dataDir: options.dataDir, databasePath: databasePath(options.dataDir), nativeBinding: options.nativeBinding });
+  if (restored) console.error(`wattwise: ${describeRestoreOutcome(restored)}`);
   const store = Store.open({
     filePath: databasePath(options.dataDir),
     nativeBinding: options.nativeBinding,

@@ -15,6 +15,7 @@ import {
 } from 'node-llama-cpp';
 import type { ModelInfo, ReplyStats } from '../../shared/contract.js';
 import type { TokenizerGuard } from './tokenizerGuard.js';
+import { contextShiftOptions, promptTokenCount } from './contextOverflow.js';
 import { EngineError, type ChatTurn, type GenerateRequest, type GenerateResult, type SamplingOptions, type StopReason } from './types.js';
 
 /**
@@ -117,7 +118,7 @@ function toStopReason(why: string): StopReason {
 }
 
 /** Sampling options for node-llama-cpp: the engine's defaults, then the request's (llama.cpp's own defaults last; see {@link SamplingOptions}). */
-function samplingFor(run: GenerationRun): { temperature: number; topK: number; topP: number; minP: number; seed?: number } {
+function samplingFor(run: GenerationRun): { temperature: number; topK: number; topP: number; minP: number; seed?: number; repeatPenalty?: { penalty: number } } {
   const sampling: SamplingOptions = { ...run.defaults, ...run.request.sampling };
   return {
     temperature: sampling.temperature ?? 0.8,
@@ -125,6 +126,8 @@ function samplingFor(run: GenerationRun): { temperature: number; topK: number; t
     topP: sampling.topP ?? 0.95,
     minP: sampling.minP ?? 0.05,
     ...(sampling.seed != null ? { seed: sampling.seed } : {}),
+    // node-llama-cpp's LlamaChat `repeatPenalty` option (last 64 tokens by default); 1 is llama.cpp's "off".
+    ...(sampling.repeatPenalty != null ? { repeatPenalty: { penalty: sampling.repeatPenalty } } : {}),
   };
 }
 
@@ -162,6 +165,8 @@ function replyStats(input: {
   prefillStart: number;
   requestStart: number;
   timing: Timing;
+  /** The context window moved in this turn. */
+  shifted: boolean;
 }): ReplyStats {
   const { loaded, session, timing } = input;
   const { sequence } = session;
@@ -184,6 +189,8 @@ function replyStats(input: {
       first != null && completionTokens >= 2 && timing.lastTokenAt > first ? ((completionTokens - 1) * 1000) / (timing.lastTokenAt - first) : 0,
     threads: Math.max(1, session.context.currentThreads || session.threads),
     contextSize: session.context.contextSize,
+    // Everything evaluated this turn except the reply's own tokens: the rebuilt window and the new message.
+    reEvaluatedTokens: input.shifted ? Math.max(prefill, used.usedInputTokens + used.usedOutputTokens - completionTokens) : 0,
     startedAt: input.startedAt,
     endedAt: Math.max(input.startedAt, nowMs()),
   };
@@ -210,6 +217,7 @@ function startRun(run: GenerationRun) {
   const prefillStart = performance.now();
   const timing: Timing = { firstTokenAt: null, lastTokenAt: 0, completionTokens: 0, promptTokens: null, prefillTokens: null };
   let text = '';
+  let shifted = false;
   return {
     options: {
       signal,
@@ -224,7 +232,11 @@ function startRun(run: GenerationRun) {
       },
     },
     text: () => text,
-    stats: () => replyStats({ loaded, session, meterStart, startedAt, prefillStart, requestStart: run.requestStart, timing }),
+    /** Marks that the context window moved in this turn (the prompt was re-read). */
+    setShifted: (value: boolean) => {
+      shifted = value;
+    },
+    stats: () => replyStats({ loaded, session, meterStart, startedAt, prefillStart, requestStart: run.requestStart, timing, shifted }),
   };
 }
 
@@ -287,17 +299,37 @@ export async function runChat(run: GenerationRun): Promise<GenerateResult> {
     lastShiftMetadata = session.last.contextShiftMetadata;
   }
 
+  const overflow = request.contextOverflow ?? 'rolling-window';
+  const contextSize = session.context.contextSize;
+  let maxTokens = Math.max(1, Math.floor(request.maxTokens));
+  if (overflow === 'stop') {
+    // Never shift: refuse a prompt that leaves no room for a reply, and end the reply where the context ends.
+    const promptTokens = promptTokenCount(history, chat.chatWrapper, session.context.model.tokenizer);
+    const room = contextSize - promptTokens - 1;
+    if (room < Math.min(maxTokens, MIN_REPLY_TOKENS)) {
+      session.last = null;
+      throw new EngineError(
+        'CONTEXT_FULL',
+        `This conversation (${promptTokens} tokens) has filled the context window (${contextSize} tokens).`,
+      );
+    }
+    maxTokens = Math.min(maxTokens, room);
+  }
+
   const meter = startRun(run);
   let stopReason: StopReason = 'eos';
   try {
     const response = await chat.generateResponse(history, {
       ...meter.options,
-      maxTokens: Math.max(1, Math.floor(request.maxTokens)),
-      contextShift: { lastEvaluationMetadata: lastShiftMetadata as object | undefined },
+      maxTokens,
+      contextShift: contextShiftOptions(overflow, contextSize, lastShiftMetadata as object | undefined),
       lastEvaluationContextWindow: { history: lastWindow, minimumOverlapPercentageToPreventContextShift: 0.5 },
     });
     stopReason = toStopReason(response.metadata.stopReason);
     if (signal.aborted) stopReason = 'abort';
+    // A shift hands back new metadata; reusing the previous window hands back the one it was given.
+    const newMetadata: unknown = response.lastEvaluation.contextShiftMetadata;
+    meter.setShifted(newMetadata != null && newMetadata !== lastShiftMetadata);
     const cleanWithReply: ChatHistoryItem[] = [...cleanHistory, { type: 'model', response: [meter.text()] }];
     session.last = {
       history: cleanWithReply,
@@ -313,6 +345,12 @@ export async function runChat(run: GenerationRun): Promise<GenerateResult> {
   }
   return { text: meter.text(), stopReason, stats: meter.stats() };
 }
+
+/**
+ * Fewest reply tokens worth starting a reply for when the context must not shift (`stop`): below this the
+ * conversation counts as full.
+ */
+export const MIN_REPLY_TOKENS = 16;
 
 /**
  * A plain text completion of `request.prompt` (no chat template, no system prompt; the OpenAI

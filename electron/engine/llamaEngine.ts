@@ -21,6 +21,8 @@ import {
   InsufficientMemoryError,
   LlamaChat,
   readGgufFileInfo,
+  resolveChatWrapper,
+  type ChatWrapper,
   type Llama,
   type LlamaContext,
   type LlamaLogLevel,
@@ -48,9 +50,11 @@ import {
   type BenchmarkMeasurement,
   type BenchmarkRequest,
   type MemoryFit,
+  type PromptCountRequest,
   type SamplingOptions,
 } from './types.js';
-import { reason, runChat, runCompletion, type GenerationSession } from './generation.js';
+import { MAX_BYTES_PER_TOKEN, reason, runChat, runCompletion, toChatHistory, trimToBytes, type GenerationSession } from './generation.js';
+import { promptTokenCount } from './contextOverflow.js';
 import { BenchmarkAbortedError, measureBitsPerByte, measureDecode, measurePrefill, scoringTokens, trackPeakRss } from './modelBench.js';
 import { EngineStatusTracker } from './engineStatus.js';
 import { createTokenizerGuard, installTokenizerGuard, type TokenizerGuard, type VocabularyInfo } from './tokenizerGuard.js';
@@ -129,6 +133,8 @@ interface LoadedModel {
   guard: TokenizerGuard | null;
   /** The file's identity when loaded (device, inode, size, mtime): a changed file is loaded again. */
   fileVersion: string;
+  /** The model's chat template, resolved once for counting prompt tokens. */
+  chatWrapper?: ChatWrapper;
 }
 
 /** A context + sequence + chat (see ./generation.ts). */
@@ -310,6 +316,25 @@ export class LlamaEngine implements ChatEngine {
         this.pending.delete(pending);
       }
     });
+  }
+
+  /** {@inheritDoc ChatEngine.countPromptTokens} */
+  countPromptTokens(request: PromptCountRequest): { promptTokens: number; contextSize: number } | null {
+    const loaded = this.current;
+    if (this.disposed || !loaded || loaded.path !== resolve(request.modelPath)) return null;
+    // The context the next reply gets: the session's while it matches the request, else a new one of the requested size.
+    const session = loaded.session?.requestedContextSize === request.contextSize ? loaded.session : null;
+    const contextSize = session?.context.contextSize ?? this.effectiveContextSize(loaded.info, request.contextSize);
+    const maxBytes = contextSize * MAX_BYTES_PER_TOKEN;
+    const guard = loaded.guard;
+    const clean = guard ? (text: string) => guard.sanitize(text) : undefined;
+    const history = toChatHistory(
+      trimToBytes(request.systemPrompt, maxBytes, 'start'),
+      request.history.map((t) => ({ ...t, content: trimToBytes(t.content, maxBytes, 'end') })),
+      clean,
+    );
+    loaded.chatWrapper ??= loaded.session?.chat.chatWrapper ?? resolveChatWrapper(loaded.model);
+    return { promptTokens: promptTokenCount(history, loaded.chatWrapper, loaded.model.tokenizer), contextSize };
   }
 
   /**

@@ -3,7 +3,7 @@
  * Implemented by `LlamaEngine` (node-llama-cpp, ./llamaEngine.ts) and, in tests, by scripted engines.
  * No Electron imports here or in any implementation.
  */
-import type { CalibrationPhase, EngineStatus, ErrorCode, ReplyStats, ThreadCalibration } from '../../shared/contract.js';
+import type { CalibrationPhase, ContextOverflow, EngineStatus, ErrorCode, ReplyStats, ThreadCalibration } from '../../shared/contract.js';
 
 /** One turn of the history sent to the model. */
 export interface ChatTurn {
@@ -29,15 +29,26 @@ export interface GenerateRequest {
   signal: AbortSignal;
   /** Called with each piece of generated text, in order. */
   onText: (text: string) => void;
-  /** Sampling for this reply, over the engine's defaults (the OpenAI-compatible API's `temperature`, `top_p`, `seed`). */
+  /** Sampling for this reply, over the engine's defaults (the app chat's preset, shared/presets.ts; the OpenAI-compatible API's `temperature`, `top_p`, `seed`). */
   sampling?: SamplingOptions;
   /** Strings that end the reply when generated (not included in the text); at most a few, each non-empty. */
   stop?: readonly string[];
+  /** What to do when the conversation no longer fits the context (default `rolling-window`; see ./contextOverflow.ts). */
+  contextOverflow?: ContextOverflow;
   /**
    * Set for a plain text completion (OpenAI's `/v1/completions`): the model continues this text as is,
    * without the chat template; `systemPrompt` and `history` are then ignored.
    */
   prompt?: string;
+}
+
+/** What {@link ChatEngine.countPromptTokens} counts. */
+export interface PromptCountRequest {
+  modelPath: string;
+  systemPrompt: string;
+  history: readonly ChatTurn[];
+  /** The context size asked for, tokens. */
+  contextSize: number;
 }
 
 /** Sampling settings for replies. Defaults: llama.cpp's own (`common_params_sampling` in common/common.h). */
@@ -50,6 +61,8 @@ export interface SamplingOptions {
   topP?: number;
   /** Default 0.05. */
   minP?: number;
+  /** Penalty on tokens among the last 64 generated (llama.cpp `penalty_repeat`, `penalty_last_n = 64`); 1 = off. Default 1. */
+  repeatPenalty?: number;
   /** Random seed (only matters with temperature > 0); default: random. */
   seed?: number;
 }
@@ -156,6 +169,13 @@ export interface ChatEngine {
    * Rejects with `BenchmarkAbortedError` when cancelled, {@link EngineError} for a file that cannot load.
    */
   benchmark?(request: BenchmarkRequest): Promise<BenchmarkMeasurement>;
+  /**
+   * Tokens of a chat prompt (system prompt + history + the reply's opening, through the model's chat
+   * template) with `modelPath`'s tokenizer, and the context size a reply would get (`contextSize` capped at
+   * the model's training context); null when that model is not the one loaded (it never loads a model).
+   * Texts are bounded by bytes as for a reply. Optional: engines without it leave callers to estimate.
+   */
+  countPromptTokens?(request: PromptCountRequest): { promptTokens: number; contextSize: number } | null;
   /** Unloads everything; the engine cannot be used afterwards. */
   dispose(): Promise<void>;
 }
@@ -164,7 +184,7 @@ export interface ChatEngine {
 export class EngineError extends Error {
   override readonly name = 'EngineError';
   constructor(
-    readonly code: Extract<ErrorCode, 'NOT_FOUND' | 'MODEL_INVALID' | 'MODEL_TOO_LARGE' | 'MODEL_LOAD_FAILED' | 'GENERATION_FAILED'>,
+    readonly code: Extract<ErrorCode, 'NOT_FOUND' | 'MODEL_INVALID' | 'MODEL_TOO_LARGE' | 'MODEL_LOAD_FAILED' | 'GENERATION_FAILED' | 'CONTEXT_FULL'>,
     message: string,
     options?: { cause?: unknown },
   ) {

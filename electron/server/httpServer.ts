@@ -22,11 +22,17 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { ApiResult } from '../../shared/contract.js';
+import { maxArchiveTextChars } from '../../shared/dataContract.js';
 import type { Backend } from '../core/backend.js';
 import { allowedHosts, bearerMatches, checkRequest, eventStreamHeaders, isJsonRequest, isRefusal, readBody, sendJson, setSecurityHeaders } from './defences.js';
 
 /** Largest accepted request body, in bytes (1 MiB: a long pasted prompt fits, a flood does not). */
 export const maxBodyBytes = 1024 * 1024;
+/**
+ * Largest body of a `history.import` call, in bytes: an archive of up to `maxArchiveTextChars` characters, JSON-encoded
+ * inside the call (UTF-8 and escapes take up to about 3 bytes a character).
+ */
+export const maxImportBodyBytes = 3 * maxArchiveTextChars;
 /** Interval between SSE heartbeat comments, in ms (keeps proxies and the client's stall detector happy). */
 export const heartbeatIntervalMs = 15_000;
 
@@ -114,9 +120,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
           sendResult(res, 415, { ok: false, error: { code: 'BAD_INPUT', message: 'Content-Type must be application/json' } });
           return;
         }
-        const body = await readBody(req, maxBodyBytes);
+        const limit = match[1] === 'history.import' ? maxImportBodyBytes : maxBodyBytes;
+        const body = await readBody(req, limit);
         if (body === null) {
-          sendResult(res, 413, { ok: false, error: { code: 'BAD_INPUT', message: `Request body over ${maxBodyBytes} bytes` } });
+          sendResult(res, 413, { ok: false, error: { code: 'BAD_INPUT', message: `Request body over ${limit} bytes` } });
           return;
         }
         let input: unknown;

@@ -17,6 +17,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { titleSource } from '../../shared/attachments.js';
 import { z } from 'zod';
 import {
   profileIdSchema,
@@ -44,6 +45,12 @@ import { assertKnownSchemaVersion, latestSchemaVersion, migrate, schemaVersion }
 import { StoreError, toStoreError } from './storeError.js';
 import { CalibrationTable } from './calibrationTable.js';
 import { ModelFactsTable } from './modelFactsTable.js';
+import { AlternativesTable } from './alternatives.js';
+import { PresetsTable, parseStoredOverrides } from './presetsTable.js';
+import { ArchiveTable } from './archive.js';
+import { backupDatabaseTo, checkDatabaseFileWith } from './backup.js';
+import type { ImportResult } from '../../shared/dataContract.js';
+import type { PresetOverrides } from '../../shared/presets.js';
 
 /**
  * What {@link Store.openForReading} found: the store opened read-only, no database file yet, or a database
@@ -89,10 +96,11 @@ const autoTitleMaxChars = 60;
  * The automatic title for a conversation whose first user message is `content`: the first non-blank
  * line, whitespace collapsed, cut at 60 characters on a word boundary (hard cut when the first 60
  * characters hold no space past their middle) with '…' appended when cut. A blank message gives
- * {@link defaultConversationTitle}.
+ * {@link defaultConversationTitle}. A message with attached files is named by its typed text, or by the
+ * files' names when nothing was typed (see `titleSource` in shared/attachments.ts).
  */
 export function deriveTitle(content: string): string {
-  const line = content.split(/\r\n|\r|\n/).find((l) => l.trim() !== '') ?? '';
+  const line = titleSource(content).split(/\r\n|\r|\n/).find((l) => l.trim() !== '') ?? '';
   const collapsed = line.replace(/\s+/g, ' ').trim();
   const chars = Array.from(collapsed);
   if (chars.length === 0) return defaultConversationTitle;
@@ -148,6 +156,8 @@ interface SummaryRow {
   systemPrompt: string;
   modelPath: string | null;
   pinnedModelPath: string | null;
+  presetId: string | null;
+  overridesJson: string | null;
   createdAt: number;
   updatedAt: number;
   messageCount: number;
@@ -168,6 +178,9 @@ interface MessageRow extends StatsParams, EnergyParams {
   error: string | null;
   governor_profile?: string | null;
   governor_reason?: string | null;
+  /** Migration 010: the reply's alternatives group (null = none) and whether this version is hidden (1). */
+  alternative_group?: string | null;
+  hidden?: number;
 }
 
 interface CalibrationRow {
@@ -193,6 +206,7 @@ interface StatsParams {
   context_size: number | null;
   started_at: number | null;
   ended_at: number | null;
+  re_evaluated_tokens: number | null;
 }
 
 function statsParams(stats: ReplyStats | null | undefined): StatsParams {
@@ -210,6 +224,7 @@ function statsParams(stats: ReplyStats | null | undefined): StatsParams {
     context_size: stats?.contextSize ?? null,
     started_at: stats?.startedAt ?? null,
     ended_at: stats?.endedAt ?? null,
+    re_evaluated_tokens: stats?.reEvaluatedTokens ?? null,
   };
 }
 
@@ -292,11 +307,33 @@ function toMessage(row: MessageRow): Message {
             contextSize: row.context_size ?? 1,
             startedAt: row.started_at ?? 0,
             endedAt: row.ended_at ?? 0,
+            ...(row.re_evaluated_tokens != null ? { reEvaluatedTokens: row.re_evaluated_tokens } : {}),
           },
     error: row.error,
     energy: toEnergy(row),
     governor: toGovernor(row),
   };
+}
+
+/**
+ * A conversation's shown messages in order, each reply with alternatives carrying all its versions
+ * (oldest first, hidden ones included) as `alternatives`. `rows` are all of the conversation's rows by `seq`.
+ */
+function withAlternatives(rows: readonly MessageRow[]): Message[] {
+  const groups = new Map<string, MessageRow[]>();
+  for (const row of rows) {
+    if (row.alternative_group == null) continue;
+    const members = groups.get(row.alternative_group) ?? [];
+    members.push(row);
+    groups.set(row.alternative_group, members);
+  }
+  return rows
+    .filter((row) => row.hidden !== 1)
+    .map((row) => {
+      const message = toMessage(row);
+      const members = row.alternative_group == null ? undefined : groups.get(row.alternative_group);
+      return members && members.length > 1 ? { ...message, alternatives: members.map(toMessage) } : message;
+    });
 }
 
 /** The governor's record on a reply, when the governor chose its model with a known profile. */
@@ -314,6 +351,8 @@ function toSummary(row: SummaryRow): ConversationSummary {
     systemPrompt: row.systemPrompt,
     modelPath: row.modelPath,
     pinnedModelPath: row.pinnedModelPath,
+    presetId: row.presetId,
+    overrides: parseStoredOverrides(row.overridesJson),
     energyJ: row.energyJ,
     messageCount: row.messageCount,
     promptTokens: row.promptTokens,
@@ -335,6 +374,8 @@ export interface AddMessageInput {
   stats?: ReplyStats | null;
   /** Why generation failed (status `error`); default null. */
   error?: string | null;
+  /** The alternatives group the reply joins (see {@link AlternativesTable.keepAsAlternative}); default none. */
+  alternativeGroup?: string | null;
 }
 
 /**
@@ -475,9 +516,9 @@ function describeIssues(error: z.ZodError): string {
 /** Summary columns of conversation `c`, with the aggregates over its messages. */
 const summaryColumns = `
   c.id AS id, c.title AS title, c.system_prompt AS systemPrompt, c.model_path AS modelPath,
-  c.pinned_model_path AS pinnedModelPath,
+  c.pinned_model_path AS pinnedModelPath, c.preset_id AS presetId, c.overrides_json AS overridesJson,
   c.created_at AS createdAt, c.updated_at AS updatedAt,
-  (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS messageCount,
+  (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND m.hidden = 0) AS messageCount,
   (SELECT coalesce(sum(m.prompt_tokens), 0) FROM messages m
     WHERE m.conversation_id = c.id AND m.role = 'assistant') AS promptTokens,
   (SELECT coalesce(sum(m.completion_tokens), 0) FROM messages m
@@ -490,7 +531,8 @@ const messageColumns = `id, conversation_id, role, content, status, created_at, 
   completion_tokens, ttft_ms, prefill_tokens_per_second, decode_tokens_per_second, threads,
   context_size, started_at, ended_at, energy_j, energy_j_per_token, avg_power_w, peak_power_w,
   baseline_power_w, energy_source_id, energy_source_label, energy_measured, energy_method,
-  energy_fallback_reason, energy_sample_count, governor_profile, governor_reason`;
+  energy_fallback_reason, energy_sample_count, governor_profile, governor_reason,
+  re_evaluated_tokens, alternative_group, hidden`;
 
 /** Whether the disk holding `filePath` has less than 8 MiB free (how an I/O error is told to be ENOSPC). */
 function diskAlmostFull(filePath: string): boolean {
@@ -504,7 +546,7 @@ function prepareStatements(db: Database.Database) {
     stats_quantization = @stats_quantization, prompt_tokens = @prompt_tokens, prefill_tokens = @prefill_tokens,
     completion_tokens = @completion_tokens, ttft_ms = @ttft_ms, prefill_tokens_per_second = @prefill_tokens_per_second,
     decode_tokens_per_second = @decode_tokens_per_second, threads = @threads, context_size = @context_size,
-    started_at = @started_at, ended_at = @ended_at`;
+    started_at = @started_at, ended_at = @ended_at, re_evaluated_tokens = @re_evaluated_tokens`;
   const energySet = `energy_j = @energy_j, energy_j_per_token = @energy_j_per_token, avg_power_w = @avg_power_w,
     peak_power_w = @peak_power_w, baseline_power_w = @baseline_power_w, energy_source_id = @energy_source_id,
     energy_source_label = @energy_source_label, energy_measured = @energy_measured, energy_method = @energy_method,
@@ -561,14 +603,15 @@ function prepareStatements(db: Database.Database) {
     firstUserMessage: db.prepare<[string], { id: string }>(
       `SELECT id FROM messages WHERE conversation_id = ? AND role = 'user' ORDER BY seq LIMIT 1`,
     ),
-    insertMessage: db.prepare<[StatsParams & { id: string; conversation_id: string; role: string; content: string; status: string; created_at: number; error: string | null }], MessageRow>(
+    insertMessage: db.prepare<[StatsParams & { id: string; conversation_id: string; role: string; content: string; status: string; created_at: number; error: string | null; alternative_group: string | null }], MessageRow>(
       `INSERT INTO messages (id, conversation_id, role, content, status, created_at, error,
          stats_model_path, stats_model_name, stats_quantization, prompt_tokens, prefill_tokens, completion_tokens,
          ttft_ms, prefill_tokens_per_second, decode_tokens_per_second, threads, context_size, started_at, ended_at,
-         writer_pid, writer_started_at, heartbeat_at)
+         re_evaluated_tokens, alternative_group, writer_pid, writer_started_at, heartbeat_at)
        VALUES (@id, @conversation_id, @role, @content, @status, @created_at, @error,
          @stats_model_path, @stats_model_name, @stats_quantization, @prompt_tokens, @prefill_tokens, @completion_tokens,
          @ttft_ms, @prefill_tokens_per_second, @decode_tokens_per_second, @threads, @context_size, @started_at, @ended_at,
+         @re_evaluated_tokens, @alternative_group,
          CASE WHEN @status = 'streaming' THEN ${process.pid} ELSE NULL END,
          CASE WHEN @status = 'streaming' THEN ${PROCESS_STARTED_AT} ELSE NULL END,
          CASE WHEN @status = 'streaming' THEN @created_at ELSE NULL END)
@@ -593,6 +636,7 @@ function prepareStatements(db: Database.Database) {
     ),
     getMessage: db.prepare<[string], MessageRow>(`SELECT ${messageColumns} FROM messages WHERE id = ?`),
     listMessages: db.prepare<[string], MessageRow>(`SELECT ${messageColumns} FROM messages WHERE conversation_id = ? ORDER BY seq`),
+    listVersions: db.prepare<[string], MessageRow>(`SELECT ${messageColumns} FROM messages WHERE alternative_group = ? ORDER BY seq`),
     messagePosition: db.prepare<[string], { seq: number; conversation_id: string }>(
       'SELECT seq, conversation_id FROM messages WHERE id = ?',
     ),
@@ -832,6 +876,12 @@ export class Store implements CalibrationStore {
   private readonly writing = new Set<string>();
   /** Cached model-file facts (header info, memory estimates), valid while the file is unchanged. */
   readonly modelFacts: ModelFactsTable;
+  /** Versions of a reply (Regenerate, "Try with…"): see ./alternatives.ts. */
+  readonly alternatives: AlternativesTable;
+  /** The user's presets and each conversation's preset and overrides (table `presets`, migration 009). */
+  readonly presets: PresetsTable;
+  /** Export and import of whole conversations (electron/store/archive.ts). */
+  readonly archive: ArchiveTable;
 
   /**
    * Opens (creating it and its folders if needed) the database at `options.filePath`, sets the
@@ -959,6 +1009,9 @@ export class Store implements CalibrationStore {
     this.stmt = prepareStatements(db);
     this.calibrations = new CalibrationTable(db, machineKey, (fn) => this.wrap(fn));
     this.modelFacts = new ModelFactsTable(db, () => this.timestamp());
+    this.presets = new PresetsTable(db, () => this.timestamp(), (fn) => this.wrap(fn));
+    this.archive = new ArchiveTable(db, () => this.timestamp(), (fn) => this.wrap(fn));
+    this.alternatives = new AlternativesTable(db, (fn) => this.wrap(fn));
 
     this.txAddMessage = db.transaction(
       (input: AddMessageInput): Message => {
@@ -975,6 +1028,7 @@ export class Store implements CalibrationStore {
           status: input.status,
           created_at: at,
           error: input.error ?? null,
+          alternative_group: input.alternativeGroup ?? null,
           ...statsParams(input.stats),
         });
         if (row === undefined) throw new Error('INSERT ... RETURNING returned no row');
@@ -998,7 +1052,7 @@ export class Store implements CalibrationStore {
         });
         if (row === undefined) throw new StoreError('NOT_FOUND', `message ${id} not found`);
         this.stmt.touchConversation.run(this.timestamp(), row.conversation_id);
-        return toMessage(row);
+        return this.withVersions(row);
       },
     );
 
@@ -1069,15 +1123,31 @@ export class Store implements CalibrationStore {
    * Creates an empty conversation. Without `title` (or with a blank one) it is titled
    * {@link defaultConversationTitle} automatically, and its first user message will name it; a given
    * title counts as chosen by the user. `createdAt` = `updatedAt` = now. `pinnedModelPath` (default
-   * null: the power governor chooses) pins a model for the conversation.
+   * null: the power governor chooses) pins a model for the conversation. `presetId` (default null =
+   * Default) and `overrides` (default none) are its preset (see {@link PresetsTable.assign}), written in the
+   * same transaction.
    */
-  createConversation(input: { systemPrompt: string; modelPath: string | null; pinnedModelPath?: string | null; title?: string }): ConversationSummary {
+  createConversation(input: {
+    systemPrompt: string;
+    modelPath: string | null;
+    pinnedModelPath?: string | null;
+    title?: string;
+    presetId?: string | null;
+    overrides?: PresetOverrides | null;
+  }): ConversationSummary {
     const chosen = input.title?.trim() ?? '';
     const title = chosen === '' ? defaultConversationTitle : chosen;
     const at = this.timestamp();
     const id = randomUUID();
     const pinned = input.pinnedModelPath ?? null;
-    this.wrap(() => this.stmt.insertConversation.run(id, title, input.systemPrompt, input.modelPath, pinned, at, at, chosen === '' ? 1 : 0));
+    const presetId = input.presetId ?? null;
+    const overrides = input.overrides && Object.keys(input.overrides).length > 0 ? input.overrides : null;
+    this.wrap(() =>
+      this.db.transaction(() => {
+        this.stmt.insertConversation.run(id, title, input.systemPrompt, input.modelPath, pinned, at, at, chosen === '' ? 1 : 0);
+        if (presetId !== null || overrides !== null) this.presets.assign(id, presetId, overrides);
+      })(),
+    );
     return {
       id,
       title,
@@ -1086,6 +1156,8 @@ export class Store implements CalibrationStore {
       systemPrompt: input.systemPrompt,
       modelPath: input.modelPath,
       pinnedModelPath: pinned,
+      presetId,
+      overrides,
       messageCount: 0,
       promptTokens: 0,
       energyJ: 0,
@@ -1153,7 +1225,7 @@ export class Store implements CalibrationStore {
       this.db.transaction(() => {
         const summary = this.stmt.getSummary.get(id);
         if (summary === undefined) return null;
-        return { conversation: toSummary(summary), messages: this.stmt.listMessages.all(id).map(toMessage) };
+        return { conversation: toSummary(summary), messages: withAlternatives(this.stmt.listMessages.all(id)) };
       })(),
     );
   }
@@ -1221,6 +1293,8 @@ export class Store implements CalibrationStore {
     status: MessageStatus;
     stats?: ReplyStats | null;
     error?: string | null;
+    /** Adds the reply to this alternatives group (from {@link keepAsAlternative}). */
+    alternativeGroup?: string | null;
   }): Message {
     const message = this.wrap(() => this.txAddMessage(input));
     if (message.status === 'streaming') {
@@ -1330,12 +1404,20 @@ export class Store implements CalibrationStore {
     return this.wrap(() => this.txUpdateUserMessage(id, content));
   }
 
-  /** The message, or null if there is none with this id. */
+  /** The message (with its `alternatives` when it has some), or null if there is none with this id. */
   getMessage(id: string): Message | null {
     return this.wrap(() => {
       const row = this.stmt.getMessage.get(id);
-      return row === undefined ? null : toMessage(row);
+      return row === undefined ? null : this.withVersions(row);
     });
+  }
+
+  /** The row as a message, with every version of its reply when it is in an alternatives group. */
+  private withVersions(row: MessageRow): Message {
+    const message = toMessage(row);
+    if (row.alternative_group == null) return message;
+    const versions = this.stmt.listVersions.all(row.alternative_group);
+    return versions.length > 1 ? { ...message, alternatives: versions.map(toMessage) } : message;
   }
 
   /**
@@ -1389,6 +1471,39 @@ export class Store implements CalibrationStore {
     const entries = Object.entries(checked.data).filter(([, v]) => v !== undefined);
     this.wrap(() => this.txUpdateSettings(entries));
     return this.getSettings(defaults);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Import and backup (the logic lives in ./archive.ts and ./backup.ts)
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Imports an archive (`shared/archive.ts`): see `ArchiveTable.importConversations`.
+   * @throws ArchiveImportError for an archive that fails validation (nothing written); StoreError for storage failures.
+   */
+  importConversations(archive: unknown): ImportResult {
+    return this.archive.importConversations(archive);
+  }
+
+  /**
+   * Backs the database up into `destPath` with SQLite's online backup while it stays in use (see
+   * `backupDatabaseTo`). @returns the backup's size, bytes.
+   * @throws StoreError `STORAGE_FULL` / `STORAGE_FAILED` (the partial file is removed); BackupCheckError when the copy fails its check.
+   */
+  async backupDatabase(destPath: string): Promise<number> {
+    try {
+      return await backupDatabaseTo(this.db, destPath);
+    } catch (e) {
+      throw toStoreError(e, destPath, () => diskAlmostFull(destPath));
+    }
+  }
+
+  /**
+   * Checks that the database file at `path` could replace this one (quick_check, schema version, tables), through
+   * this connection. @throws BackupCheckError saying why not.
+   */
+  checkDatabaseFile(path: string): void {
+    checkDatabaseFileWith(this.db, path);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** The API error codes a store failure maps to (a subset of the contract's `ErrorCode`). */
-export type StoreErrorCode = 'STORAGE_FULL' | 'STORAGE_FAILED' | 'NOT_FOUND';
+export type StoreErrorCode = 'STORAGE_FULL' | 'STORAGE_FAILED' | 'NOT_FOUND' | 'BAD_INPUT';
 
 /**
  * A store failure: `code` says what the backend reports, `message` is one line that names the

@@ -6,10 +6,14 @@ import { StoreProvider } from './state/context';
 import { AppStore } from './state/store';
 import './styles/base.css';
 import './styles/app.css';
+import './styles/composer.css';
 import './styles/markdown.css';
 import './styles/energy.css';
 import './styles/governor.css';
 import './styles/library.css';
+import './styles/presets.css';
+import './styles/versions.css';
+import './styles/data.css';
 
 // A new link pasted into this tab (same page, new #token=...) replaces the stored token.
 window.addEventListener('hashchange', () => {

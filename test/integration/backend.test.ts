@@ -69,7 +69,7 @@ describe('backend with llama.cpp', () => {
     assert.equal(ok(await backend.request('settings.get', {})).lastModelPath, stories);
   });
 
-  test('regenerate replaces the last reply; edit re-asks from the edited message', async () => {
+  test('regenerate shows a new reply and keeps the old one; edit re-asks from the edited message', async () => {
     const conversation = ok(await backend.request('conversations.create', {}));
     await send(conversation.id, 'Once upon a time', stories);
     const first = ok(await backend.request('conversations.get', { id: conversation.id })).messages;
@@ -83,7 +83,8 @@ describe('backend with llama.cpp', () => {
     const second = ok(await backend.request('conversations.get', { id: conversation.id })).messages;
     assert.equal(second.length, 2);
     assert.equal(second[0]!.id, first[0]!.id);
-    assert.notEqual(second[1]!.id, first[1]!.id, 'a new assistant message replaced the old one');
+    assert.notEqual(second[1]!.id, first[1]!.id, 'a new assistant message is shown');
+    assert.deepEqual(second[1]!.alternatives?.map((v) => v.id), [first[1]!.id, second[1]!.id], 'the old reply is kept as an alternative');
 
     wait = waitForDone(backend, () => requestId);
     const edit = ok(await backend.request('chat.edit', { messageId: first[0]!.id, content: 'The little dog' }));

@@ -148,6 +148,8 @@ describe('apiConversation', () => {
         systemPrompt: '',
         modelPath: null,
         pinnedModelPath: null,
+        presetId: null,
+        overrides: null,
         energyJ: 0,
         messageCount: 0,
         promptTokens: 0,

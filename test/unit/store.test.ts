@@ -554,6 +554,7 @@ describe('settings', () => {
     calibration: { autoWhenIdleOnAc: false },
     api: { enabled: false, port: 8484, apiKey: null, keepText: true, allowedOrigins: [] },
     idleUnload: { onBatteryMinutes: 10, onAcMinutes: 60 },
+    contextOverflow: 'rolling-window',
     lastModelPath: null,
   };
 
@@ -701,7 +702,7 @@ describe('storage failures', () => {
     const first = open(file);
     const conv = first.createConversation({ systemPrompt: 'keep', modelPath: null });
     const kept = first.addMessage({ conversationId: conv.id, role: 'user', content: 'Keep me safe', status: 'complete' });
-    first.updateSettings({ contextSize: 4096 }, { modelsDir: null, contextSize: 2048, threads: null, maxReplyTokens: 512, theme: 'system', defaultSystemPrompt: '', lastModelPath: null, governor: defaultGovernorSettings, modelSources: { lmstudio: true, ollama: true, 'huggingface-cache': true, gpt4all: true, jan: true }, calibration: { autoWhenIdleOnAc: false }, api: { enabled: false, port: 8484, apiKey: null, keepText: true, allowedOrigins: [] }, idleUnload: { onBatteryMinutes: 10, onAcMinutes: 60 } });
+    first.updateSettings({ contextSize: 4096 }, { modelsDir: null, contextSize: 2048, threads: null, maxReplyTokens: 512, theme: 'system', defaultSystemPrompt: '', lastModelPath: null, governor: defaultGovernorSettings, modelSources: { lmstudio: true, ollama: true, 'huggingface-cache': true, gpt4all: true, jan: true }, calibration: { autoWhenIdleOnAc: false }, api: { enabled: false, port: 8484, apiKey: null, keepText: true, allowedOrigins: [] }, idleUnload: { onBatteryMinutes: 10, onAcMinutes: 60 }, contextOverflow: 'rolling-window' });
     first.close();
 
     const raw = new Database(file);
@@ -741,7 +742,7 @@ describe('storage failures', () => {
       assert.equal(roomy.getMessage(kept.id)?.content, 'Keep me safe');
       assert.equal(roomy.getConversation(conv.id)?.messages.length, 1 + added.length);
       assert.equal(roomy.listConversations().length, 1, 'the conversation that did not fit was not half-created');
-      assert.equal(roomy.getSettings({ modelsDir: null, contextSize: 2048, threads: null, maxReplyTokens: 512, theme: 'system', defaultSystemPrompt: '', lastModelPath: null, governor: defaultGovernorSettings, modelSources: { lmstudio: true, ollama: true, 'huggingface-cache': true, gpt4all: true, jan: true }, calibration: { autoWhenIdleOnAc: false }, api: { enabled: false, port: 8484, apiKey: null, keepText: true, allowedOrigins: [] }, idleUnload: { onBatteryMinutes: 10, onAcMinutes: 60 } }).contextSize, 4096);
+      assert.equal(roomy.getSettings({ modelsDir: null, contextSize: 2048, threads: null, maxReplyTokens: 512, theme: 'system', defaultSystemPrompt: '', lastModelPath: null, governor: defaultGovernorSettings, modelSources: { lmstudio: true, ollama: true, 'huggingface-cache': true, gpt4all: true, jan: true }, calibration: { autoWhenIdleOnAc: false }, api: { enabled: false, port: 8484, apiKey: null, keepText: true, allowedOrigins: [] }, idleUnload: { onBatteryMinutes: 10, onAcMinutes: 60 }, contextOverflow: 'rolling-window' }).contextSize, 4096);
       roomy.addMessage({ conversationId: conv.id, role: 'user', content: 'room again', status: 'complete' });
     } finally {
       roomy.close();

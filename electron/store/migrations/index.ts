@@ -14,6 +14,8 @@ import { migration005 } from './005_pinned_model.js';
 import { migration006 } from './006_model_calibrations.js';
 import { migration007 } from './007_message_writers.js';
 import { migration008 } from './008_conversation_source.js';
+import { migration009 } from './009_presets.js';
+import { migration010 } from './010_message_alternatives.js';
 
 /** One schema step. `up` runs inside a transaction that also sets `user_version` to `version`. */
 export interface Migration {
@@ -26,7 +28,7 @@ export interface Migration {
 }
 
 /** Every migration, in order. */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009, migration010];
 
 /** The schema version this build of Wattwise writes (the last migration's version). */
 export const latestSchemaVersion: number = migrations[migrations.length - 1]?.version ?? 0;

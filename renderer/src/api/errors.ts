@@ -29,6 +29,8 @@ export function describeError(error: ApiError): string {
       return 'A reply is still being written. Wait for it to finish, or press Stop in its conversation.';
     case 'GENERATION_FAILED':
       return `The reply failed. ${message}`.trim();
+    case 'CONTEXT_FULL':
+      return `${message} Start a new chat, raise the context size, or choose "drop the oldest messages" in Settings.`.trim();
     case 'STORAGE_FULL':
       return 'The disk is full or read-only, so nothing could be saved. Free some space and try again.';
     case 'STORAGE_FAILED':

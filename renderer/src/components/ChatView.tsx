@@ -10,6 +10,9 @@ import { GovernorBar } from './GovernorBar';
 import { IconChevronDown } from './Icons';
 import { MessageItem } from './MessageItem';
 import { ModelPicker } from './ModelPicker';
+import { ExportMenu } from './ExportMenu';
+import { PresetPicker } from './presets/PresetPicker';
+import { useConversationSystemPrompt } from './presets/useConversationSystemPrompt';
 
 function SystemPromptNote({ text }: { text: string }) {
   if (!text.trim()) return null;
@@ -28,6 +31,7 @@ function MessageList() {
   const engine = useAppState((s) => s.engine);
   const engineLoadError = useAppState((s) => s.engineLoadError);
   const models = useAppState((s) => s.models);
+  const systemPrompt = useConversationSystemPrompt(detail?.conversation);
   if (!detail) return null;
   const messages = detail.messages;
   let lastAssistant = -1;
@@ -39,7 +43,7 @@ function MessageList() {
   const systemMessage = messages.find((m) => m.role === 'system');
   return (
     <div className="messages" role="log" aria-label="Messages" aria-live="off">
-      <SystemPromptNote text={systemMessage?.content ?? detail.conversation.systemPrompt} />
+      <SystemPromptNote text={systemMessage?.content ?? systemPrompt ?? ''} />
       {messages.map((message, index) => (
         <MessageItem
           key={message.id}
@@ -60,6 +64,7 @@ export function ChatView() {
   const detailLoading = useAppState((s) => s.detailLoading);
   const detailError = useAppState((s) => s.detailError);
   const live = useAppState((s) => s.live);
+  const resolvedSystemPrompt = useConversationSystemPrompt(detail?.conversation);
   const composer = useRef<ComposerHandle>(null);
   const scroller = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
@@ -108,7 +113,9 @@ export function ChatView() {
         </h1>
         <div className="chat__controls">
           <EngineStatus placement="chip" />
+          <PresetPicker />
           <ModelPicker />
+          <ExportMenu />
           <EnergyToggle />
         </div>
       </header>
@@ -118,7 +125,7 @@ export function ChatView() {
         <div className="chat__column">
           {detailError && <div className="banner banner--error" role="alert">{describeError(detailError)}</div>}
           {empty ? (
-            <EmptyChat systemPrompt={selectedId ? detail?.conversation.systemPrompt : undefined} onExample={(p) => composer.current?.setText(p)} />
+            <EmptyChat systemPrompt={selectedId ? resolvedSystemPrompt : undefined} onExample={(p) => composer.current?.setText(p)} />
           ) : detail ? (
             <MessageList />
           ) : detailLoading ? (

@@ -1,8 +1,14 @@
-import { forwardRef, useEffect, useImperativeHandle, useRef, useState } from 'react';
+import { forwardRef, useEffect, useImperativeHandle, useMemo, useRef, useState } from 'react';
+import { composeMessage, maxMessageChars } from '@shared/attachments';
+import { useAttachments } from '../hooks/useAttachments';
 import { useAutoGrow } from '../hooks/useAutoGrow';
+import { useContextUsage } from '../hooks/useContextUsage';
+import { useFileDrop } from '../hooks/useFileDrop';
 import { useAppState, useAppStore } from '../state/context';
 import { noUsableModel } from '../state/store';
-import { IconAlert, IconSend, IconStop } from './Icons';
+import { AttachmentChips, AttachmentRefusals } from './AttachmentChips';
+import { ContextMeter, ContextNotice } from './ContextMeter';
+import { IconAlert, IconPaperclip, IconSend, IconStop } from './Icons';
 
 export interface ComposerHandle {
   setText: (text: string) => void;
@@ -22,7 +28,14 @@ export const Composer = forwardRef<ComposerHandle>(function Composer(_props, ref
   const area = useRef<HTMLTextAreaElement>(null);
   const owner = useRef(selectedId);
   const sendingRef = useRef(false);
+  const fileInput = useRef<HTMLInputElement>(null);
   useAutoGrow(area, text, 260);
+  // Text attachments (shared/attachments.ts) and the message they make with the typed text.
+  const files = useAttachments(selectedId);
+  const message = useMemo(() => composeMessage(files.attachments, text), [files.attachments, text]);
+  const tooLong = message.length > maxMessageChars;
+  const { usage } = useContextUsage(message);
+  const { dragging } = useFileDrop((dropped) => void files.add(dropped, text));
 
   useImperativeHandle(ref, () => ({
     setText: (value: string) => {
@@ -49,27 +62,30 @@ export const Composer = forwardRef<ComposerHandle>(function Composer(_props, ref
   }, [selectedId, store]);
 
   const submit = async () => {
-    const content = text.trim();
-    if (!content || sending || streaming || noModel) return;
+    const content = message.trim();
+    if (!content || tooLong || files.reading || sending || streaming || noModel) return;
+    const typed = text;
     setSending(true);
     sendingRef.current = true;
     setText('');
     store.setDraft(owner.current, '');
+    const attached = files.take();
     const ok = await store.send(content);
     sendingRef.current = false;
     setSending(false);
     if (!ok) {
-      setText(content);
-      store.setDraft(owner.current, content);
+      setText(typed);
+      store.setDraft(owner.current, typed);
+      files.restore(attached);
     }
     area.current?.focus();
   };
 
-  const canSend = Boolean(text.trim()) && !sending && !noModel;
+  const canSend = Boolean(message.trim()) && !tooLong && !files.reading && !sending && !noModel;
 
   return (
     <form
-      className="composer"
+      className={`composer${dragging ? ' is-dropping' : ''}`}
       onSubmit={(e) => {
         e.preventDefault();
         void submit();
@@ -84,13 +100,54 @@ export const Composer = forwardRef<ComposerHandle>(function Composer(_props, ref
           </button>
         </div>
       )}
-      <div className={`composer__box${streaming ? ' is-streaming' : ''}`}>
+      <ContextNotice usage={usage} />
+      <AttachmentRefusals refusals={files.refusals} onDismiss={files.dismiss} />
+      {tooLong && (
+        <div className="composer__error" role="alert" data-testid="message-too-long">
+          <IconAlert size={14} />
+          <span>
+            The message is {message.length.toLocaleString('en-US')} characters long; the limit is {maxMessageChars.toLocaleString('en-US')}. Remove an attachment or shorten
+            the text.
+          </span>
+        </div>
+      )}
+      <div className={`composer__box composer__box--files${streaming ? ' is-streaming' : ''}`}>
+        <AttachmentChips attachments={files.attachments} onRemove={files.remove} />
+        {dragging && (
+          <div className="composer__drop" aria-hidden="true">
+            <IconPaperclip size={16} />
+            Drop text files to attach them
+          </div>
+        )}
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          hidden
+          data-testid="attach-input"
+          onChange={(e) => {
+            const picked = Array.from(e.target.files ?? []);
+            e.target.value = '';
+            void files.add(picked, text).then(() => area.current?.focus());
+          }}
+        />
+        <button
+          type="button"
+          className="composer__attach"
+          data-testid="attach"
+          aria-label="Attach text files"
+          title="Attach text files (.txt, .md, .csv, code…)"
+          disabled={files.reading}
+          onClick={() => fileInput.current?.click()}
+        >
+          <IconPaperclip size={18} />
+        </button>
         <textarea
           ref={area}
           className="composer__input"
           data-testid="composer"
           rows={1}
-          placeholder={noModel ? 'Add a model to start chatting' : 'Message Wattwise…'}
+          placeholder={noModel ? 'Add a model to start chatting' : files.attachments.length ? 'Ask about the attached files…' : 'Message Wattwise…'}
           aria-label="Message"
           value={text}
           onChange={(e) => {
@@ -103,6 +160,13 @@ export const Composer = forwardRef<ComposerHandle>(function Composer(_props, ref
               e.preventDefault();
               void submit();
             }
+          }}
+          onPaste={(e) => {
+            // Files on the clipboard (copied in a file manager, or a screenshot) are attached, not pasted as a name.
+            const pasted = Array.from(e.clipboardData.files);
+            if (pasted.length === 0) return;
+            e.preventDefault();
+            void files.add(pasted, text);
           }}
         />
         <div className="composer__actions">
@@ -124,9 +188,12 @@ export const Composer = forwardRef<ComposerHandle>(function Composer(_props, ref
           )}
         </div>
       </div>
-      <p className="composer__note">
-        <kbd>Enter</kbd> to send · <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line · Replies are generated on this computer
-      </p>
+      <div className="composer__footer">
+        <p className="composer__note">
+          <kbd>Enter</kbd> to send · <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line · Replies are generated on this computer
+        </p>
+        <ContextMeter usage={usage} />
+      </div>
     </form>
   );
 });

@@ -180,10 +180,11 @@ export function GovernorDecisionLine() {
         className="gov-line__trigger"
         aria-expanded={open}
         aria-controls={open ? popoverId : undefined}
-        aria-label={`Governor: ${profileName(decision.profile)} chose ${chosen ? variantLabel(chosen) : 'nothing'}. ${decision.reason}. Show why`}
         title={decision.reason}
         onClick={() => setOpen((o) => !o)}
       >
+        {/* The name is the visible text with hidden words around it (WCAG 2.5.3, Label in Name). */}
+        <span className="visually-hidden">Governor: </span>
         <span className="gov-line__profile">
           <ProfileIcon profile={decision.profile} size={13} />
           {profileName(decision.profile)}
@@ -205,10 +206,11 @@ export function GovernorDecisionLine() {
         ) : (
           <span className="gov-line__model">no usable model</span>
         )}
-        {warning && <IconAlert size={13} className="gov-line__warn" aria-label="A limit is not met" />}
+        {warning && <IconAlert size={13} className="gov-line__warn" />}
         <span className="gov-line__reason" data-testid="governor-reason">
           {decision.reason}
         </span>
+        <span className="visually-hidden">{warning ? '. A limit is not met' : ''}. Show why</span>
       </button>
       {open && (
         <div className="popover gov-popover" id={popoverId} role="group" aria-label="Why the governor chose this model">

@@ -8,6 +8,9 @@ import { BoltMark, IconAlert, IconCheck, IconCopy, IconPencil, IconRefresh } fro
 import { Markdown } from './Markdown';
 import { MessageEnergy } from './MessageEnergy';
 import { MessageStats } from './MessageStats';
+import { ReplyVersions } from './ReplyVersions';
+import { TryWithMenu } from './TryWithMenu';
+import { UserMessageText } from './UserMessageText';
 
 interface MessageItemProps {
   message: Message;
@@ -93,7 +96,7 @@ export const MessageItem = memo(function MessageItem({ message, text, isLastAssi
         ) : (
           <>
             <div className="msg__bubble" data-testid="message-content" title={fullTime(message.createdAt)}>
-              {text}
+              <UserMessageText text={text} />
             </div>
             <div className="msg__actions">
               <CopyButton text={text} />
@@ -152,8 +155,10 @@ export const MessageItem = memo(function MessageItem({ message, text, isLastAssi
             {message.status === 'stopped' && <span className="badge badge--stopped">Stopped</span>}
             {message.energy && <MessageEnergy energy={message.energy} stats={message.stats} />}
             {message.stats && <MessageStats stats={message.stats} governor={message.governor} />}
+            <ReplyVersions message={message} busy={busy} />
             <div className="msg__actions">
               <CopyButton text={text} />
+              {isLastAssistant && <TryWithMenu disabled={busy} />}
               {isLastAssistant && (
                 <button
                   type="button"

@@ -50,6 +50,9 @@ export function MessageStats({ stats, governor }: { stats: ReplyStats; governor:
     `Reply: ${formatInt(stats.completionTokens)} tokens at ${formatRate(stats.decodeTokensPerSecond)}`,
     `Time to first token: ${formatMs(stats.ttftMs)} · total ${seconds.toFixed(2)} s`,
     `Context: ${formatInt(stats.contextSize)} tokens · ${stats.threads} CPU threads`,
+    ...(stats.reEvaluatedTokens
+      ? [`The conversation no longer fitted the context: the window moved and ${formatInt(stats.reEvaluatedTokens)} tokens were read again`]
+      : []),
     stats.modelPath,
   ].join('\n');
   return (
@@ -61,6 +64,11 @@ export function MessageStats({ stats, governor }: { stats: ReplyStats; governor:
         {formatInt(stats.promptTokens)} prompt · {formatInt(stats.completionTokens)} completion tokens
       </span>
       <span className="msg-stats__item">TTFT {formatMs(stats.ttftMs)}</span>
+      {stats.reEvaluatedTokens ? (
+        <span className="msg-stats__item msg-stats__shift" data-testid="context-shift">
+          window moved · {formatInt(stats.reEvaluatedTokens)} tokens re-read
+        </span>
+      ) : null}
       <span className="msg-stats__item">{formatRate(stats.decodeTokensPerSecond)}</span>
       <span className="msg-stats__item">
         {stats.threads} {stats.threads === 1 ? 'thread' : 'threads'}

@@ -119,15 +119,14 @@ export function ModelPicker() {
   };
 
   let triggerName: string;
-  let triggerLabel: string;
-  if (pinned) {
-    triggerName = pinnedModel ? pinnedModel.name : baseName(pinned);
-    triggerLabel = `Model: ${triggerName}, pinned for this chat. Change model`;
-  } else {
-    triggerName = chosen ? `Auto · ${chosen.name}` : 'Auto';
-    triggerLabel = `Model: Auto, chosen by the power governor${chosen ? ` (now ${variantLabel(chosen)})` : ''}. Change model`;
-  }
+  if (pinned) triggerName = pinnedModel ? pinnedModel.name : baseName(pinned);
+  else triggerName = chosen ? `Auto · ${chosen.name}` : 'Auto';
   const triggerQuant = pinned ? (pinnedModel?.quantization ?? null) : (chosen?.quantization ?? null);
+  const shownName = models === null && pinned === null && !chosen ? 'Auto' : triggerName;
+  // The accessible name starts with the visible text (name and quantization), so voice control users can
+  // say what they see (WCAG 2.5.3, Label in Name).
+  const shownText = triggerQuant ? `${shownName} ${triggerQuant}` : shownName;
+  const triggerLabel = pinned ? `Model: ${shownText}, pinned for this chat. Change model` : `Model: ${shownText}, chosen by the power governor. Change model`;
 
   return (
     <div className="model-picker" ref={root}>
@@ -150,7 +149,7 @@ export function ModelPicker() {
         }}
       >
         {pinned ? <IconPin size={15} className="model-picker__icon" /> : <IconGauge size={15} className="model-picker__icon" />}
-        <span className="model-picker__name">{models === null && pinned === null && !chosen ? 'Auto' : triggerName}</span>
+        <span className="model-picker__name">{shownName}</span>{' '}
         <QuantBadge quantization={triggerQuant} />
         <IconChevronDown size={14} className="model-picker__chevron" />
       </button>

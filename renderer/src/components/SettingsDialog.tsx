@@ -6,8 +6,11 @@ import { EXTERNAL_SOURCES, sourceName } from '../lib/library';
 import { useAppState, useAppStore } from '../state/context';
 import { effectiveModel } from '../state/store';
 import { Dialog } from './Dialog';
+import { ContextOverflowField } from './settings/ContextOverflowField';
 import { IdleUnloadField } from './settings/IdleUnloadField';
+import { PresetsSettings } from './settings/PresetsSettings';
 import { ApiSettings, fromApiForm, toApiForm, type ApiErrors, type ApiForm } from './settings/ApiSettings';
+import { DataSettings } from './settings/DataSettings';
 
 interface Form {
   modelsDir: string;
@@ -21,6 +24,7 @@ interface Form {
   /** Settings → Local API (the switch and the key act at once; these are saved with Save). */
   api: ApiForm;
   idleUnload: Settings['idleUnload'];
+  contextOverflow: Settings['contextOverflow'];
 }
 
 type Field = 'modelsDir' | 'contextSize' | 'threads' | 'maxReplyTokens' | 'theme' | 'defaultSystemPrompt';
@@ -38,6 +42,7 @@ function toForm(settings: Settings): Form {
     modelSources: { ...settings.modelSources },
     api: toApiForm(settings.api),
     idleUnload: { ...settings.idleUnload },
+    contextOverflow: settings.contextOverflow,
   };
 }
 
@@ -61,6 +66,7 @@ function toPatch(form: Form, current: Settings): { patch: Partial<Settings> } | 
     modelSources: form.modelSources,
     api: 'api' in api ? api.api : current.api,
     idleUnload: form.idleUnload,
+    contextOverflow: form.contextOverflow,
   };
   const errors: Errors = 'errors' in api ? { ...api.errors } : {};
   const shape = settingsSchema.shape;
@@ -245,7 +251,7 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
                 Use models from other apps
               </span>
               <div className="field__control">
-                <ul className="source-toggles" role="group" aria-labelledby={f('sources')} data-testid="model-sources">
+                <ul className="source-toggles" aria-labelledby={f('sources')} data-testid="model-sources">
                   {EXTERNAL_SOURCES.map((source) => {
                     const found = library?.sources.find((s) => s.source === source);
                     const inputId = f(`source-${source}`);
@@ -301,6 +307,7 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
                 <span>tokens</span>
               </div>
             </FieldRow>
+            <ContextOverflowField id={f('contextOverflow')} value={form.contextOverflow} onChange={(v) => set('contextOverflow', v)} />
             <FieldRow label="Max reply length" htmlFor={f('maxReplyTokens')} error={errors.maxReplyTokens} hint="Replies stop after this many tokens.">
               <div className="input-unit">
                 <input
@@ -347,7 +354,7 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
                 )}
               </div>
             </FieldRow>
-            <FieldRow label="Default system prompt" htmlFor={f('defaultSystemPrompt')} error={errors.defaultSystemPrompt} hint="New chats start with it. You can change it per chat before the first message.">
+            <FieldRow label="Default system prompt" htmlFor={f('defaultSystemPrompt')} error={errors.defaultSystemPrompt} hint="Default and every preset without a prompt of its own use it. Change it for one chat in the chat header’s preset panel.">
               <textarea
                 id={f('defaultSystemPrompt')}
                 className="input textarea"
@@ -358,6 +365,8 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
               />
             </FieldRow>
           </section>
+
+          {settings && <PresetsSettings settings={settings} />}
 
           <section className="settings__section">
             <h3 className="settings__heading">Appearance</h3>
@@ -379,6 +388,7 @@ export function SettingsDialog({ open, onClose }: { open: boolean; onClose: () =
           </section>
 
           <ApiSettings form={form.api} errors={errors} idPrefix={id} onChange={setApi} onErrors={(e) => setErrors((v) => ({ ...v, ...e }))} />
+          <DataSettings />
         </form>
       )}
     </Dialog>

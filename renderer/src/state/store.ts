@@ -24,6 +24,7 @@ import type {
   DownloadJob,
   EnergyStatus,
   EngineStatus,
+  GovernorCandidate,
   GovernorDecision,
   GovernorSettings,
   LibraryStatus,
@@ -37,6 +38,7 @@ import type {
   WattwiseBridge,
 } from '@shared/contract';
 import { describeError } from '../api/errors';
+import { presetsStore } from './presets';
 
 /** A reply being generated, by conversation. */
 export interface ActiveRequest {
@@ -726,7 +728,8 @@ export class AppStore {
       const early = this.#earlyDone.get(message.id);
       if (early) {
         this.#earlyDone.delete(message.id);
-        return early;
+        // The versions of a reply may have changed since (another one shown, one added): the server's are newer.
+        return message.alternatives ? { ...early, alternatives: message.alternatives } : early;
       }
       if (message.status === 'streaming') {
         const known = (live[message.id] ?? '') + (this.#pending.get(message.id) ?? '');
@@ -797,7 +800,7 @@ export class AppStore {
     let conversationId = this.#state.selectedId;
     if (!conversationId) {
       const systemPrompt = this.#state.draftSystemPrompt;
-      const created = await this.#call('conversations.create', { systemPrompt, ...pinned });
+      const created = await this.#call('conversations.create', { systemPrompt, ...pinned, ...presetsStore.draftInput() });
       if (!created.ok) {
         this.#set({ chatError: describeError(created.error) });
         return false;
@@ -834,6 +837,55 @@ export class AppStore {
         return last?.role === 'assistant' ? messages.slice(0, -1) : messages;
       },
     );
+  }
+
+  /**
+   * "Try with…": answers the last question again with an installed model or the governor's choice for a
+   * profile, for this reply only; the current reply stays as an alternative (‹ 1/2 ›).
+   */
+  async tryWith(target: { modelPath: string } | { profile: 'performance' | 'balanced' | 'saver' }): Promise<boolean> {
+    const detail = this.#state.detail;
+    if (!detail) return false;
+    const id = detail.conversation.id;
+    return this.#startChat(
+      id,
+      () => this.#call('chat.tryWith', { conversationId: id, ...target }),
+      (messages) => {
+        const last = messages[messages.length - 1];
+        return last?.role === 'assistant' ? messages.slice(0, -1) : messages;
+      },
+    );
+  }
+
+  /**
+   * What each profile's governor would answer with now (for "Try with…"): the chosen candidate per
+   * profile, or null when that profile has none (or the call failed).
+   */
+  async profileChoices(): Promise<Record<'saver' | 'balanced' | 'performance', GovernorCandidate | null>> {
+    const profiles = ['saver', 'balanced', 'performance'] as const;
+    const results = await Promise.all(profiles.map((profile) => this.#call('governor.decide', { profile })));
+    const out = { saver: null, balanced: null, performance: null } as Record<'saver' | 'balanced' | 'performance', GovernorCandidate | null>;
+    profiles.forEach((profile, i) => {
+      const r = results[i];
+      out[profile] = r?.ok ? r.value.chosen : null;
+    });
+    return out;
+  }
+
+  /** Shows another version of a reply (one of its alternatives); later replies see it as history. */
+  async selectAlternative(messageId: string): Promise<boolean> {
+    const detail = this.#state.detail;
+    if (!detail) return false;
+    const result = await this.#call('messages.selectAlternative', { messageId });
+    if (!result.ok) {
+      this.#set({ chatError: describeError(result.error) });
+      return false;
+    }
+    if (this.#state.detail?.conversation.id === result.value.conversation.id) {
+      this.#localEpoch++;
+      this.#applyDetail(result.value);
+    }
+    return true;
   }
 
   /** Changes a user message; the messages after it are replaced by a new reply. */
@@ -1304,6 +1356,14 @@ export class AppStore {
     });
   }
 
+  /**
+   * `chat.context` for the open conversation (or the new chat) with `draft` as the next message, against
+   * the model the next reply will use (the pinned one; in Auto the governor's). For the context meter.
+   */
+  contextUsage(draft: string): Promise<ApiResult<ApiOutput<'chat.context'>>> {
+    return this.#call('chat.context', { conversationId: this.#state.selectedId, draft, ...this.#pinnedInput() });
+  }
+
   /** `energy.summary` for the Energy view. */
   energySummary(days: number): Promise<ApiResult<ApiOutput<'energy.summary'>>> {
     return this.#call('energy.summary', { days });
@@ -1317,6 +1377,36 @@ export class AppStore {
   /** `energy.exportCsv`: messages or samples, of one conversation or (without id) of all. */
   exportCsv(kind: 'messages' | 'samples', conversationId?: string): Promise<ApiResult<ApiOutput<'energy.exportCsv'>>> {
     return this.#call('energy.exportCsv', conversationId ? { kind, conversationId } : { kind });
+  }
+
+  /** `history.export`: one conversation (or, without id, every chat) as Markdown or JSON, to save as a file. */
+  exportHistory(format: 'md' | 'json', conversationId?: string): Promise<ApiResult<ApiOutput<'history.export'>>> {
+    return this.#call('history.export', conversationId ? { format, conversationId } : { format });
+  }
+
+  /** `history.import`: an exported JSON file's text (the sidebar follows through `conversations.changed`). */
+  importHistory(text: string): Promise<ApiResult<ApiOutput<'history.import'>>> {
+    return this.#call('history.import', { text });
+  }
+
+  /** `backup.create`: backs the database up now (Settings → Data). */
+  createBackup(): Promise<ApiResult<ApiOutput<'backup.create'>>> {
+    return this.#call('backup.create', {});
+  }
+
+  /** `backup.list`: the backups, the restore staged for the next start, and how the last one ended. */
+  listBackups(): Promise<ApiResult<ApiOutput<'backup.list'>>> {
+    return this.#call('backup.list', {});
+  }
+
+  /** `backup.restore`: checks a backup and stages it to replace the database at the next start. */
+  restoreBackup(name: string): Promise<ApiResult<ApiOutput<'backup.restore'>>> {
+    return this.#call('backup.restore', { name });
+  }
+
+  /** `backup.cancelRestore`: forgets the staged restore. */
+  cancelRestore(): Promise<ApiResult<ApiOutput<'backup.cancelRestore'>>> {
+    return this.#call('backup.cancelRestore', {});
   }
 
   #powerSample(event: Extract<ApiEvent, { type: 'power.sample' }>): void {

@@ -156,7 +156,7 @@ test('the store opens a version-1 file, migrates it, and honours the backfilled 
 
     store.saveThreadCalibration({ modelPath: '/models/a.gguf', modelSizeBytes: 1000, bestThreads: 3, trials: [{ threads: 3, decodeTokensPerSecond: 12 }], measuredAt: 5 });
     assert.equal(store.getThreadCalibration('/models/a.gguf', 1000)?.bestThreads, 3);
-    assert.equal(store.getSettings({ modelsDir: null, contextSize: 2048, threads: null, maxReplyTokens: 512, theme: 'system', defaultSystemPrompt: '', lastModelPath: null, governor: defaultGovernorSettings, modelSources: { lmstudio: true, ollama: true, 'huggingface-cache': true, gpt4all: true, jan: true }, calibration: { autoWhenIdleOnAc: false }, api: { enabled: false, port: 8484, apiKey: null, keepText: true, allowedOrigins: [] }, idleUnload: { onBatteryMinutes: 10, onAcMinutes: 60 } }).theme, 'dark');
+    assert.equal(store.getSettings({ modelsDir: null, contextSize: 2048, threads: null, maxReplyTokens: 512, theme: 'system', defaultSystemPrompt: '', lastModelPath: null, governor: defaultGovernorSettings, modelSources: { lmstudio: true, ollama: true, 'huggingface-cache': true, gpt4all: true, jan: true }, calibration: { autoWhenIdleOnAc: false }, api: { enabled: false, port: 8484, apiKey: null, keepText: true, allowedOrigins: [] }, idleUnload: { onBatteryMinutes: 10, onAcMinutes: 60 }, contextOverflow: 'rolling-window' }).theme, 'dark');
   } finally {
     store.close();
   }

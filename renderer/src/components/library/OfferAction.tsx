@@ -55,6 +55,16 @@ export function OfferAction({ offer, layout = 'compact' }: { offer: CatalogOffer
     if (!result.ok) setError(describeError(result.error));
   };
   const failed = job?.state === 'failed';
+  const size = formatBytes(offer.entry.sizeBytes);
+  // The accessible name contains the visible text, word for word (WCAG 2.5.3, Label in Name).
+  const text = starting ? 'Starting…' : failed ? 'Retry' : layout === 'wide' ? `Download ${size}` : 'Download';
+  const name = starting
+    ? `Starting the download of ${label}`
+    : failed
+      ? `Retry the download of ${label} (${size})`
+      : layout === 'wide'
+        ? `Download ${size}: ${label}`
+        : `Download ${label} (${size})`;
   return (
     <span className={`offer-action offer-action--${layout}`}>
       <button
@@ -63,12 +73,12 @@ export function OfferAction({ offer, layout = 'compact' }: { offer: CatalogOffer
         data-testid="offer-download"
         data-uri={offer.uri}
         disabled={starting}
-        aria-label={`${failed ? 'Retry the download of' : 'Download'} ${label} (${formatBytes(offer.entry.sizeBytes)})`}
+        aria-label={name}
         title={offer.fitsMemory ? undefined : 'It may not fit in this computer’s memory'}
         onClick={() => void start()}
       >
         <IconDownload size={13} />
-        {starting ? 'Starting…' : failed ? 'Retry' : layout === 'wide' ? `Download ${formatBytes(offer.entry.sizeBytes)}` : 'Download'}
+        {text}
       </button>
       {(error || failed) && (
         <span className="offer-action__error" role={error ? 'alert' : undefined}>
