@@ -57,11 +57,13 @@ describe('reply versions in the browser mode', () => {
     await lastReply().and(page.locator('[data-status="complete"]')).waitFor({ timeout: 60_000 });
     assert.equal(await page.getByTestId('version-count').innerText(), '2/2');
     assert.match(await lastReply().getByTestId('message-stats').innerText(), /Q8_0/);
+    assert.equal(await lastReply().getByTestId('message-governor').getAttribute('data-profile'), 'picked', 'not "pinned": chosen for this reply');
 
     await page.getByRole('button', { name: 'Previous version' }).click();
     await page.getByTestId('version-count').filter({ hasText: '1/2' }).waitFor();
     assert.equal(await lastReply().getByTestId('message-content').innerText(), firstText);
     assert.match(await lastReply().getByTestId('message-stats').innerText(), /F32/);
+    assert.equal(await lastReply().getByTestId('message-governor').getAttribute('data-profile'), 'pinned');
   });
 
   test('Compare lists every version with its model and energy; a reload keeps them', async () => {

@@ -2,14 +2,16 @@ import type { Message, ReplyStats } from '@shared/contract';
 import { formatInt, formatMs, formatRate } from '../lib/format';
 import { profileName } from '../lib/governor';
 import { useAppState } from '../state/context';
-import { IconGauge, IconPin } from './Icons';
+import { IconGauge, IconLayers, IconPin } from './Icons';
 import { QuantBadge } from './ModelPicker';
 
 /**
- * Who chose the model of a reply: the governor's profile (its reason as the tooltip), or "pinned" when
- * the conversation's pinned model answered (`governor` null on a reply with stats).
+ * Who chose the model of a reply: the governor's profile (its reason as the tooltip), "pinned" when the
+ * conversation's pinned model answered, or "your pick" when another model was chosen for this reply
+ * ("Try with…" a model; `governor` null and not the pinned model).
  */
-function ChoiceMark({ governor }: { governor: Message['governor'] }) {
+function ChoiceMark({ governor, modelPath }: { governor: Message['governor']; modelPath: string }) {
+  const pinned = useAppState((s) => s.detail?.conversation.pinnedModelPath ?? null);
   if (governor) {
     const name = profileName(governor.profile);
     return (
@@ -22,6 +24,15 @@ function ChoiceMark({ governor }: { governor: Message['governor'] }) {
         <IconGauge size={11} />
         {name}
         <span className="visually-hidden">: chosen by the power governor. {governor.reason}</span>
+      </span>
+    );
+  }
+  if (pinned !== modelPath) {
+    return (
+      <span className="msg-stats__choice is-pinned" data-testid="message-governor" data-profile="picked" title="You chose this model for this reply (Try with…)">
+        <IconLayers size={11} />
+        your pick
+        <span className="visually-hidden">: you chose this model for this reply</span>
       </span>
     );
   }
@@ -59,7 +70,7 @@ export function MessageStats({ stats, governor }: { stats: ReplyStats; governor:
     <div className="msg-stats" data-testid="message-stats" title={detail}>
       <span className="msg-stats__model">{name}</span>
       <QuantBadge quantization={stats.quantization} />
-      <ChoiceMark governor={governor} />
+      <ChoiceMark governor={governor} modelPath={stats.modelPath} />
       <span className="msg-stats__item">
         {formatInt(stats.promptTokens)} prompt · {formatInt(stats.completionTokens)} completion tokens
       </span>
