@@ -59,6 +59,23 @@ export function conversationTurns(messages: readonly Message[]): ChatTurn[] {
     .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }));
 }
 
+/**
+ * The newest (at most 8) replies of a conversation written by `modelPath`, each with its measured prompt
+ * tokens and the turns it answered (for scaling the context meter's estimate; see ./contextUsage.ts).
+ */
+function measuredPrompts(messages: readonly Message[], modelPath: string | null): { promptTokens: number; turns: ChatTurn[] }[] {
+  if (!modelPath) return [];
+  const out: { promptTokens: number; turns: ChatTurn[] }[] = [];
+  // The newest few are enough (and keep this linear in the conversation's length).
+  for (let i = messages.length - 1; i >= 0 && out.length < 8; i--) {
+    const m = messages[i]!;
+    if (m.role === 'assistant' && m.stats && m.stats.modelPath === modelPath && m.stats.promptTokens > 0) {
+      out.push({ promptTokens: m.stats.promptTokens, turns: conversationTurns(messages.slice(0, i)) });
+    }
+  }
+  return out;
+}
+
 /** Settings a fresh install starts with. */
 export const defaultSettings: Settings = {
   modelsDir: null,
@@ -637,6 +654,7 @@ export class Backend {
         contextSize: resolved.contextSize,
         maxReplyTokens: resolved.maxReplyTokens,
         overflow: s.contextOverflow,
+        measured: detail ? measuredPrompts(detail.messages, modelPath ?? detail.conversation.pinnedModelPath ?? this.options.engine.status().modelPath ?? s.lastModelPath) : [],
       });
     },
     'chat.abort': async ({ requestId }) => {

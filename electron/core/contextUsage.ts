@@ -31,6 +31,30 @@ export interface ContextUsageInput {
   contextSize: number;
   maxReplyTokens: number;
   overflow: ContextOverflow;
+  /**
+   * Earlier replies of this conversation by the same model, for scaling the estimate when the model is not
+   * loaded: each reply's measured `promptTokens` and the turns it was asked with (oldest first).
+   */
+  measured?: readonly { promptTokens: number; turns: readonly ChatTurn[] }[];
+}
+
+/** Bounds of the estimate's scale from measured replies: a vocabulary makes text at most 8× or at least ¼ the default token count. */
+const MIN_SCALE = 0.25;
+const MAX_SCALE = 8;
+
+/**
+ * How many tokens this model makes of what the byte estimate predicts, from replies it wrote in this
+ * conversation: the largest ratio of measured prompt tokens to the estimate of the same prompt (a reply
+ * whose window had been shifted read fewer tokens than its history, so the largest ratio is the one
+ * least affected), bounded to [¼, 8]. 1 when there is none.
+ */
+export function estimateScale(systemPrompt: string, measured: ContextUsageInput['measured']): number {
+  let scale = 0;
+  for (const reply of measured ?? []) {
+    const estimated = estimatePrompt(systemPrompt, reply.turns);
+    if (estimated > 0 && reply.promptTokens > 0) scale = Math.max(scale, reply.promptTokens / estimated);
+  }
+  return scale === 0 ? 1 : Math.min(MAX_SCALE, Math.max(MIN_SCALE, scale));
 }
 
 /** Estimated tokens of one text: its UTF-8 bytes ÷ {@link ESTIMATED_BYTES_PER_TOKEN}, rounded up. */
@@ -68,11 +92,13 @@ export function contextUsage(input: ContextUsageInput): ContextUsage {
       overflow: input.overflow,
     };
   }
-  const historyTokens = estimatePrompt(systemPrompt, history);
+  // No tokenizer at hand: bytes ÷ 4, scaled by what this model measured on this conversation before.
+  const scale = estimateScale(systemPrompt, input.measured);
+  const historyTokens = Math.round(estimatePrompt(systemPrompt, history) * scale);
   return {
     contextSize,
     historyTokens,
-    draftTokens: withDraft === history ? 0 : estimatePrompt(systemPrompt, withDraft) - historyTokens,
+    draftTokens: withDraft === history ? 0 : Math.max(0, Math.round(estimatePrompt(systemPrompt, withDraft) * scale) - historyTokens),
     replyReserveTokens,
     exact: false,
     overflow: input.overflow,

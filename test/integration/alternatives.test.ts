@@ -102,6 +102,14 @@ describe('reply versions and "Try with…"', () => {
     const estimated = ok(await backend.request('chat.context', { conversationId: conversation.id, draft: 'The dog ran to the park.' }));
     assert.equal(estimated.exact, false);
     assert.ok(estimated.historyTokens > 0 && estimated.draftTokens > 0);
+    // Scaled by what the model measured on this conversation: close to the exact count even for this
+    // 512-token vocabulary (about twice the tokens of the plain bytes ÷ 4 estimate).
+    const within = (a: number, b: number, tolerance: number) => Math.abs(a - b) <= tolerance * b;
+    assert.ok(within(estimated.historyTokens, exact.historyTokens, 0.2), `history ≈${estimated.historyTokens} vs ${exact.historyTokens}`);
+    assert.ok(within(estimated.draftTokens, exact.draftTokens, 0.5), `draft ≈${estimated.draftTokens} vs ${exact.draftTokens}`);
+    // Another model that never answered here: the plain estimate.
+    const other = ok(await backend.request('chat.context', { conversationId: conversation.id, draft: '', modelPath: tinyPath }));
+    assert.ok(other.historyTokens < estimated.historyTokens, 'no measurement of that model here: unscaled');
     // A new chat (no conversation) counts the system prompt and the draft.
     const blank = ok(await backend.request('chat.context', { conversationId: null, draft: '' }));
     assert.equal(blank.draftTokens, 0);
