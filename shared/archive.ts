@@ -238,7 +238,8 @@ function quote(text: string): string {
  */
 export function conversationToMarkdown(detail: ConversationDetail): string {
   const c = detail.conversation;
-  const replies = detail.messages.filter((m) => m.role === 'assistant');
+  // Every version of every reply: its energy was spent whichever one is shown (as the conversation's total).
+  const replies = detail.messages.filter((m) => m.role === 'assistant').flatMap((m) => (m.alternatives && m.alternatives.length > 1 ? m.alternatives : [m]));
   const energyJ = replies.reduce((sum, m) => sum + (m.energy?.energyJ ?? 0), 0);
   const tokens = replies.reduce((sum, m) => sum + (m.stats?.completionTokens ?? 0), 0);
   const allMeasured = replies.every((m) => m.energy === null || m.energy.measured);

@@ -153,6 +153,16 @@ describe('conversationToMarkdown', () => {
     assert.ok(md.endsWith('\n') && !md.endsWith('\n\n'));
   });
 
+  test('a reply with versions shows the one shown, then the others with their own facts; the totals count every version', () => {
+    const e = entry();
+    const shown = e.messages[1]!;
+    const older: Message = { ...shown, id: 'm2-old', content: 'Day 1: Belém.', energy: { ...shown.energy!, energyJ: 0.8 }, stats: { ...shown.stats!, completionTokens: 8, modelName: 'Qwen2.5 0.5B' } };
+    const md = conversationToMarkdown({ conversation: e.conversation, messages: [e.messages[0]!, { ...shown, alternatives: [older, shown] }] });
+    assert.match(md, /· 2\.00 J for 20 tokens\* — exported from Wattwise$/m);
+    assert.match(md, /\*This is version 2 of 2 of this reply; the others follow\.\*\n\n#### Version 1 of 2\n\nDay 1: Belém\.\n\n\*Qwen2\.5 0\.5B Q8\\_0 · 0\.800 J/);
+    assert.ok(md.indexOf('Day 1: Alfama.') < md.indexOf('Day 1: Belém.'), 'the shown version first');
+  });
+
   test('a failed reply says why; an empty one says it is empty', () => {
     const e = entry();
     const failed = message({ id: 'm3', role: 'assistant', content: '', status: 'error', error: 'Out of *memory*' });
